@@ -1,0 +1,37 @@
+"""Append-only prediction log files, one JSON line per answered record.
+
+The service writes, the monitor reads: files, not the catalog, so serving never contends for
+the DuckDB lock. Each batch is written with one ``write`` and flushed to the operating system before
+the answer goes out, so a killed service loses no prediction it answered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+class PredictionLog:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, moment: datetime) -> Path:
+        return self.directory / f"predictions-{moment:%Y-%m-%d}.jsonl"
+
+    def append(self, request_id: str, model_version: str,
+               records: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]],
+               latency_ms: float) -> None:
+        now = datetime.now(UTC)
+        lines = "".join(
+            json.dumps({"request_id": request_id, "index": index, "at": now.isoformat(),
+                        "model_version": model_version, "features": dict(record),
+                        "result": dict(result), "latency_ms": round(latency_ms, 3)},
+                       default=str) + "\n"
+            for index, (record, result) in enumerate(zip(records, results, strict=True)))
+        with self.path_for(now).open("a", encoding="utf-8") as handle:
+            handle.write(lines)
+            handle.flush()

@@ -1,0 +1,280 @@
+"""The ``autopipe`` command: parse, call the library, print. No logic of its own.
+
+Library errors (AutopipeError) become one message and one hint on stderr and exit code 2,
+never a traceback. Heavy imports (Prefect, BentoML, Textual) happen inside the commands
+that need them, so ``autopipe runs`` stays quick.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows import environment
+from flows.core.config import Settings
+from flows.core.errors import AutopipeError
+from flows.core.store import Catalog
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="autopipe: from a table to a monitored, served model.")
+server_app = typer.Typer(help="The local Prefect server that runs autopipe's flows.")
+app.add_typer(server_app, name="server")
+out = Console()
+err = Console(stderr=True)
+DEMO_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "titanic.csv"
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    environment.apply(settings)
+    return settings
+
+
+def _prefect_api(settings: Settings) -> str:
+    """Use the user's PREFECT_API_URL, else this home's local server (started once)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    from flows.local_server import api_url, ensure_server
+
+    url = api_url(settings.prefect_home)
+    if url is None:
+        with err.status("Starting the local Prefect server (once; it keeps running)…"):
+            url = ensure_server(settings.prefect_home, settings.logs_dir / "prefect-server.log")
+    os.environ["PREFECT_API_URL"] = url
+    return url
+
+
+def train_once(settings: Settings, source: str, target: str, budget: float | None,
+               name: str | None, seed: int | None, show_progress: bool) -> dict[str, Any]:
+    """Run the train flow in this process against the Prefect server."""
+    _prefect_api(settings)
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    from flows.progress_display import RunProgress
+    from flows.train_flow import train
+
+    if not show_progress:
+        return train(source=source, target=target, budget_s=budget, name=name, seed=seed)
+    with RunProgress(err):
+        return train(source=source, target=target, budget_s=budget, name=name, seed=seed)
+
+
+@app.command()
+def run(
+    path: Annotated[str, typer.Argument(help="CSV, TSV or Parquet file to learn from.")],
+    target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
+    budget: Annotated[float | None, typer.Option(help="Search budget in seconds.")] = None,
+    name: Annotated[str | None, typer.Option(help="Dataset name (default: file name).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for split and search.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Train: ingest, baseline, FLAML search, evaluate, register a servable model."""
+    settings = _settings()
+    summary = train_once(settings, path, target, budget, name, seed, show_progress=not as_json)
+    if as_json:
+        print(json.dumps(_json_safe(summary)))
+    else:
+        _print_summary(summary)
+
+
+@app.command()
+def serve(
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model version (default: latest).")] = None,
+) -> None:
+    """Serve predictions over HTTP with `bentoml serve` (POST /predict)."""
+    import subprocess
+
+    from bentos.build import model_tag
+    from flows.serving import service_command, service_environment
+
+    settings = _settings()
+    record = Catalog(settings.catalog_path).model(model)
+    chosen_port = port or settings.serve.port
+    err.print(f"Serving model [bold]{record.version}[/] on "
+              f"http://{settings.serve.host}:{chosen_port}  (Ctrl-C stops)")
+    command = service_command(settings.serve.host, chosen_port)
+    env = service_environment(settings, model_tag(record.version))
+    try:
+        raise typer.Exit(subprocess.call(command, env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+@app.command()
+def predict(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="File to score.")],
+    out_path: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    model: Annotated[str | None, typer.Option(help="Model version (default: latest).")] = None,
+) -> None:
+    """Score a file in batch: one output row per input row, in order."""
+    from flows.core.batch import predict_file
+    from flows.core.model import load_model
+
+    settings = _settings()
+    record = Catalog(settings.catalog_path).model(model)
+    predictions = predict_file(input_path, load_model(record.artifact_path))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    predictions.to_csv(out_path, index=False)
+    err.print(f"Wrote {len(predictions)} predictions by {record.version} to {out_path}")
+
+
+@app.command()
+def runs(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List training runs, newest first."""
+    frame = Catalog(_settings().catalog_path).list_runs()
+    if as_json:
+        print(json.dumps(_json_safe(frame.to_dicts()), default=str))
+        return
+    if frame.is_empty():
+        err.print("No runs yet. Start one: autopipe run PATH --target COLUMN")
+        return
+    table = Table("run", "dataset", "task", "model", "metric", "model", "best baseline",
+                  "seconds", "started", title="Runs")
+    for row in frame.iter_rows(named=True):
+        table.add_row(row["run_id"], row["dataset"], row["task"], row["learner"] or "",
+                      row["main_metric"], _fmt(row["model_score"]),
+                      _fmt(_best_baseline(row)), _fmt(row["duration_s"], 1),
+                      f"{row['started_at']:%Y-%m-%d %H:%M}")
+    out.print(table)
+
+
+@app.command()
+def tui() -> None:
+    """Open the terminal UI."""
+    from tui.app import AutopipeApp
+
+    AutopipeApp(_settings()).run()
+
+
+@app.command()
+def demo(budget: Annotated[float, typer.Option(help="Search budget in seconds.")] = 10.0) -> None:
+    """Train on the shipped Titanic sample, serve it, ask for a prediction, stop."""
+    import httpx
+
+    from flows.local_server import free_port
+    from flows.serving import start_service, stop_service, wait_ready
+
+    settings = _settings()
+    err.print(f"[bold]1/3[/] Training on {DEMO_SAMPLE.name} (target 'survived', {budget:g} s)")
+    summary = train_once(settings, str(DEMO_SAMPLE), "survived", budget, None, None, True)
+    _print_summary(summary)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    err.print(f"[bold]2/3[/] Starting the prediction service on {base_url}")
+    process = start_service(settings, summary["model_tag"], "127.0.0.1", port,
+                            settings.logs_dir / "demo-service.log")
+    try:
+        wait_ready(process, base_url)
+        records = [
+            {"pclass": 1, "name": "Allen, Miss. Elisabeth", "sex": "female", "age": 29,
+             "sibsp": 0, "parch": 0, "ticket": "24160", "fare": 211.34, "cabin": "B5",
+             "embarked": "S"},
+            {"pclass": 3, "name": "Smith, Mr. John", "sex": "male", "age": 40, "sibsp": 0,
+             "parch": 0, "ticket": "A/5 1234", "fare": 7.25, "cabin": None, "embarked": "S"},
+        ]
+        err.print("[bold]3/3[/] POST /predict with two passengers")
+        response = httpx.post(f"{base_url}/predict", json={"records": records}, timeout=30)
+        response.raise_for_status()
+        out.print_json(data=response.json())
+    finally:
+        stop_service(process)
+    err.print("Done. Next: autopipe runs · autopipe tui · autopipe serve")
+
+
+@server_app.command("start")
+def server_start() -> None:
+    """Start (or find) the local Prefect server and print its API address."""
+    out.print(_prefect_api(_settings()))
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the local Prefect server started by autopipe."""
+    from flows.local_server import stop_server
+
+    stopped = stop_server(_settings().prefect_home)
+    err.print("Stopped the local Prefect server." if stopped else "No local server was running.")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    metrics = summary["metrics"]
+    baselines = summary["baselines"]
+    table = Table("metric", f"model ({summary['learner']})",
+                  *(f"{role} ({b['learner']})" for role, b in baselines.items()),
+                  title=f"Run {summary['run_id']} · {summary['dataset']} · {summary['task']} "
+                        f"· target {summary['target']}")
+    for metric, value in metrics.items():
+        style = "bold" if metric == summary["main_metric"] else ""
+        table.add_row(metric, _fmt(value),
+                      *(_fmt(b["metrics"].get(metric)) for b in baselines.values()), style=style)
+    out.print(table)
+    stages = Table("stage", "wall s", "cpu s", "peak MB", title="Resources")
+    for stage in summary["stages"]:
+        stages.add_row(stage["stage"], _fmt(stage["wall_s"], 2), _fmt(stage["cpu_s"], 2),
+                       _fmt(stage["peak_rss_mb"], 0))
+    out.print(stages)
+    for excluded in summary["excluded_columns"]:
+        out.print(f"[yellow]excluded[/] {excluded['column']}: {excluded['reason']}")
+    out.print(f"Model [bold]{summary['model_version']}[/] registered "
+              f"({summary['trials']} trials). Serve it: autopipe serve")
+
+
+def _best_baseline(row: dict[str, Any]) -> float | None:
+    lower_is_better = row["main_metric"] in ("rmse", "mae", "log_loss")
+    return row["baseline_min"] if lower_is_better else row["baseline_max"]
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN is not JSON: turn it into null everywhere in a nested structure."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def main() -> None:
+    """Entry point: library errors become a message and a hint, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except AutopipeError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}")
+        if exc.hint:
+            err.print(f"[bold]hint:[/] {exc.hint}")
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        sys.exit(code or 0)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("AUTOPIPE_DEBUG"):
+            raise
+        err.print(f"[bold red]error:[/] unexpected failure: {type(exc).__name__}: {exc}")
+        err.print("[bold]hint:[/] this is a bug in autopipe; rerun with AUTOPIPE_DEBUG=1 "
+                  "to see the traceback, and report it")
+        sys.exit(1)

@@ -1,0 +1,77 @@
+"""Settings, loaded once at the edge (CLI, flow entry, service) and passed down.
+
+Every field can be set from the environment: ``AUTOPIPE_HOME``, ``AUTOPIPE_SEARCH__BUDGET_S``,
+``AUTOPIPE_SERVE__PORT`` and so on (nested sections use ``__``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SearchSettings(BaseModel):
+    """How the model search spends its time."""
+
+    budget_s: float = Field(60.0, gt=0)
+    """Seconds FLAML may spend searching (the refit of the winner comes on top)."""
+    seed: int = 0
+    """Seed for the split, the search and the baselines: same data + same seed, same split."""
+    test_size: float = Field(0.2, gt=0, lt=1)
+    """Share of rows held out for the final evaluation; the search never sees them."""
+    n_jobs: int = -1
+    """Threads per trial; -1 uses every core."""
+
+
+class ServeSettings(BaseModel):
+    """Where the prediction service listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 3000
+
+
+class Settings(BaseSettings):
+    """All of autopipe's settings, rooted at one home directory."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AUTOPIPE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Path("data")
+    """Where the catalog, snapshots, models, reports, logs and tool state live."""
+    search: SearchSettings = SearchSettings()
+    serve: ServeSettings = ServeSettings()
+
+    @property
+    def root(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "autopipe.duckdb"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def bentoml_home(self) -> Path:
+        return self.root / "bentoml"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.root / "prefect"

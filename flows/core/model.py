@@ -1,0 +1,109 @@
+"""The artifact every front end predicts with: fitted preprocessing + model + label decoding.
+
+One class serves the flow's evaluation, batch prediction and the BentoML service, so all three
+give the same answers for the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from flows.core.errors import InputValidationError, ModelNotFoundError
+from flows.core.types import Task
+
+ARTIFACT_FILE = "model.joblib"
+
+
+@dataclass
+class FittedModel:
+    """A trained pipeline and what it needs to turn raw rows into labelled predictions."""
+
+    version: str
+    task: Task
+    target: str
+    learner: str
+    classes: tuple[Any, ...]
+    input_schema: dict[str, str]
+    pipeline: Pipeline
+
+    @property
+    def class_names(self) -> list[str]:
+        return [str(c) for c in self.classes]
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.pipeline.predict_proba(features[list(self.input_schema)]))
+
+    def predict_frame(self, features: pd.DataFrame) -> pd.DataFrame:
+        """One row per input row, in order: ``prediction`` and, for classifiers, one
+        probability column per class named exactly as the class label."""
+        if not self.task.is_classification:
+            values = self.pipeline.predict(features[list(self.input_schema)])
+            return pd.DataFrame({"prediction": np.asarray(values, dtype=float)})
+        proba = self.predict_proba(features)
+        out = pd.DataFrame({"prediction": np.asarray(self.classes, dtype=object)[
+            proba.argmax(axis=1)]})
+        for index, name in enumerate(self.class_names):
+            out[name] = proba[:, index]
+        return out
+
+    def frame_from_records(self, records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+        """Validate JSON-like records against the training schema and build a frame."""
+        if not records:
+            raise InputValidationError("no records to predict",
+                                       'send {"records": [{...}, ...]} with at least one record')
+        for index, record in enumerate(records):
+            if not isinstance(record, Mapping):
+                raise InputValidationError(f"record {index} is not an object",
+                                           "send each record as a JSON object of field: value")
+        return self.validate_frame(pd.DataFrame.from_records(list(records)))
+
+    def validate_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Check required columns and types; return the features in training order."""
+        missing = [c for c in self.input_schema if c not in frame.columns]
+        if missing:
+            raise InputValidationError(
+                f"missing required field(s): {', '.join(missing)}",
+                "send every field the model was trained on (a null value is allowed)")
+        out = pd.DataFrame(index=frame.index)
+        for column, kind in self.input_schema.items():
+            out[column] = _coerce(frame[column], column, kind)
+        return out
+
+    def save(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / ARTIFACT_FILE
+        joblib.dump(self, path)
+        return path
+
+
+def load_model(path: Path) -> FittedModel:
+    """Load a saved model artifact (a file or the directory holding ``model.joblib``)."""
+    file = path / ARTIFACT_FILE if path.is_dir() else path
+    if not file.exists():
+        raise ModelNotFoundError(f"model artifact {file} is missing",
+                                 "train again, or pick another version with --model")
+    model = joblib.load(file)
+    if not isinstance(model, FittedModel):
+        raise ModelNotFoundError(f"{file} is not an autopipe model", "train a model with autopipe")
+    return model
+
+
+def _coerce(values: pd.Series, column: str, kind: str) -> pd.Series:
+    if kind != "number":
+        return values.astype(object).where(values.notna(), None)
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        example = values[bad].iloc[0]
+        raise InputValidationError(
+            f"field {column!r} must be a number, got {example!r}",
+            f"send a number or null for {column!r}")
+    return numbers.astype(float)

@@ -1,0 +1,39 @@
+"""Model artifacts on disk: one directory per version holding the pipeline and its card.
+
+A version directory is written under a temporary name and renamed into place, so a reader
+never sees half a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from flows.core.model import FittedModel
+
+CARD_FILE = "card.json"
+
+
+def model_version(dataset_name: str, run_id: str) -> str:
+    """A version string that is also a valid BentoML tag version: lowercase, [a-z0-9._-]."""
+    slug = re.sub(r"[^a-z0-9]+", "-", dataset_name.lower()).strip("-")[:40] or "model"
+    return f"{slug}-{run_id}"
+
+
+def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any]) -> Path:
+    """Write ``models/<version>/`` with ``model.joblib`` and ``card.json``; return the dir."""
+    final = models_dir / model.version
+    partial = models_dir / f".{model.version}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save(partial)
+    (partial / CARD_FILE).write_text(json.dumps(card, indent=2, default=str))
+    os.replace(partial, final)
+    return final
+
+
+def remove_artifact(directory: Path) -> None:
+    shutil.rmtree(directory, ignore_errors=True)

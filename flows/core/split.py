@@ -1,0 +1,76 @@
+"""Decide the task from the target and hold out a test part the search never sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from sklearn.model_selection import train_test_split
+
+from flows.core.errors import SchemaError
+from flows.core.types import Task
+
+MAX_CLASSES_FOR_INTEGER_TARGET = 20
+
+
+@dataclass(frozen=True)
+class Split:
+    """Train and test parts; class labels are encoded as 0..k-1 in ``y_*``."""
+
+    task: Task
+    target: str
+    x_train: pd.DataFrame
+    x_test: pd.DataFrame
+    y_train: np.ndarray
+    y_test: np.ndarray
+    classes: tuple[object, ...]
+    dropped_missing_target: int
+
+
+def detect_task(target: pl.Series) -> Task:
+    """Binary, multiclass or regression, from the target's type and distinct values."""
+    values = target.drop_nulls()
+    distinct = values.n_unique()
+    if distinct < 2:
+        raise SchemaError(
+            f"target {target.name!r} has {distinct} distinct value(s); a model needs at least 2",
+            "choose another target column, or check that the file has all its rows")
+    if target.dtype.is_float():
+        whole = bool((values == values.round(0)).all())
+        if not whole or distinct > MAX_CLASSES_FOR_INTEGER_TARGET:
+            return Task.REGRESSION
+    elif target.dtype.is_integer() and distinct > MAX_CLASSES_FOR_INTEGER_TARGET:
+        return Task.REGRESSION
+    return Task.BINARY if distinct == 2 else Task.MULTICLASS
+
+
+def split_frame(frame: pl.DataFrame, target: str, test_size: float, seed: int) -> Split:
+    """Drop rows without a target, then split (stratified for classification), seeded."""
+    labelled = frame.filter(pl.col(target).is_not_null())
+    dropped = frame.height - labelled.height
+    if labelled.height == 0:
+        raise SchemaError(f"target {target!r} is missing in every row",
+                          "choose a column that holds the value to predict")
+    task = detect_task(labelled[target])
+    features = labelled.drop(target).to_pandas()
+    raw_target = labelled[target].to_numpy()
+    if task.is_classification:
+        classes, encoded = np.unique(raw_target, return_inverse=True)
+        counts = np.bincount(encoded)
+        stratify = encoded if counts.min() >= 2 else None
+        y: np.ndarray = encoded
+    else:
+        classes, stratify, y = np.array([]), None, raw_target.astype(float)
+    if labelled.height < 10:
+        raise SchemaError(f"only {labelled.height} rows have a target value",
+                          "a model needs at least a few dozen labelled rows")
+    x_train, x_test, y_train, y_test = train_test_split(
+        features, y, test_size=test_size, random_state=seed, stratify=stratify)
+    return Split(
+        task=task, target=target,
+        x_train=x_train.reset_index(drop=True), x_test=x_test.reset_index(drop=True),
+        y_train=np.asarray(y_train), y_test=np.asarray(y_test),
+        classes=tuple(c.item() if hasattr(c, "item") else c for c in classes),
+        dropped_missing_target=dropped)

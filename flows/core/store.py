@@ -1,0 +1,228 @@
+"""The DuckDB catalog: the only module that speaks SQL to ``autopipe.duckdb``.
+
+DuckDB lets one process hold the file open for writing and then refuses every other process,
+readers included. So nothing holds the catalog open: every access is one short connection
+taken under an advisory ``flock`` on ``autopipe.duckdb.lock`` and closed at once. Long work
+happens outside; its results are written in one transaction, so a crash leaves either all of
+a run or none of it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from flows.core.errors import ModelNotFoundError
+from flows.core.types import DatasetRef, ModelRecord, RunRecord, Task
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE datasets (
+            content_hash VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, source VARCHAR NOT NULL,
+            snapshot_path VARCHAR NOT NULL, rows BIGINT NOT NULL, columns INTEGER NOT NULL,
+            created_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY, dataset_hash VARCHAR NOT NULL, target VARCHAR NOT NULL,
+            task VARCHAR NOT NULL, status VARCHAR NOT NULL, budget_s DOUBLE, seed INTEGER,
+            main_metric VARCHAR, model_version VARCHAR, started_at TIMESTAMP,
+            finished_at TIMESTAMP, flow_run_id VARCHAR, exclusions JSON)""",
+        """CREATE TABLE trials (
+            run_id VARCHAR NOT NULL, number INTEGER NOT NULL, learner VARCHAR NOT NULL,
+            config JSON, val_loss DOUBLE, trial_time_s DOUBLE, wall_clock_s DOUBLE)""",
+        """CREATE TABLE evaluations (
+            run_id VARCHAR NOT NULL, role VARCHAR NOT NULL, learner VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL, value DOUBLE)""",
+        """CREATE TABLE models (
+            version VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL, dataset_hash VARCHAR NOT NULL,
+            target VARCHAR NOT NULL, task VARCHAR NOT NULL, learner VARCHAR NOT NULL,
+            artifact_path VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, metrics JSON)""",
+        """CREATE TABLE stage_resources (
+            run_id VARCHAR NOT NULL, stage VARCHAR NOT NULL, started_at TIMESTAMP,
+            wall_s DOUBLE, cpu_s DOUBLE, peak_rss_mb DOUBLE)""",
+        """CREATE TABLE audit_log (
+            occurred_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL, detail JSON)""",
+    ),
+)
+
+
+class Catalog:
+    """Short, locked connections to the catalog file, and the queries over it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One short connection under the file lock; migrates the schema on first use."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with lock_path.open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                conn = duckdb.connect(str(self.path))
+                try:
+                    _migrate(conn)
+                    yield conn
+                finally:
+                    conn.close()
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def save_run(self, record: RunRecord, actor: str = "autopipe") -> None:
+        """Write a finished run with its dataset, trials, metrics, resources and model."""
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            try:
+                _insert_dataset(conn, record.dataset)
+                _insert_run(conn, record)
+                _insert_model(conn, record.model)
+                _insert_audit(conn, actor, "register", record.model.version,
+                              {"run_id": record.run_id})
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def list_runs(self) -> pl.DataFrame:
+        """Runs, newest first, with their dataset name and main metric of model and baseline."""
+        query = """
+            SELECT r.run_id, d.name AS dataset, r.target, r.task, r.status, r.main_metric,
+                   m.learner AS learner, r.model_version,
+                   (SELECT value FROM evaluations e WHERE e.run_id = r.run_id
+                      AND e.role = 'model' AND e.metric = r.main_metric) AS model_score,
+                   (SELECT max(value) FROM evaluations e WHERE e.run_id = r.run_id
+                      AND e.role LIKE 'baseline%' AND e.metric = r.main_metric) AS baseline_max,
+                   (SELECT min(value) FROM evaluations e WHERE e.run_id = r.run_id
+                      AND e.role LIKE 'baseline%' AND e.metric = r.main_metric) AS baseline_min,
+                   r.budget_s, r.seed, r.started_at,
+                   epoch(r.finished_at) - epoch(r.started_at) AS duration_s
+            FROM runs r JOIN datasets d ON d.content_hash = r.dataset_hash
+            LEFT JOIN models m ON m.version = r.model_version
+            ORDER BY r.started_at DESC"""
+        with self.connect() as conn:
+            return conn.sql(query).pl()
+
+    def evaluations(self, run_id: str) -> pl.DataFrame:
+        """Held-out metrics of the run's model and baselines, one row per role and metric."""
+        with self.connect() as conn:
+            return conn.sql(
+                "SELECT role, learner, metric, value FROM evaluations WHERE run_id = $1 "
+                "ORDER BY role, metric", params=[run_id]).pl()
+
+    def stage_resources(self, run_id: str) -> pl.DataFrame:
+        with self.connect() as conn:
+            return conn.sql(
+                "SELECT stage, started_at, wall_s, cpu_s, peak_rss_mb FROM stage_resources "
+                "WHERE run_id = $1 ORDER BY started_at", params=[run_id]).pl()
+
+    def trials(self, run_id: str) -> pl.DataFrame:
+        with self.connect() as conn:
+            return conn.sql(
+                "SELECT number, learner, val_loss, trial_time_s, wall_clock_s, config "
+                "FROM trials WHERE run_id = $1 ORDER BY number", params=[run_id]).pl()
+
+    def datasets(self) -> pl.DataFrame:
+        with self.connect() as conn:
+            return conn.sql("SELECT * FROM datasets ORDER BY created_at DESC").pl()
+
+    def table_counts(self) -> dict[str, int]:
+        """Row count of every catalog table: what tests use to prove a failure wrote nothing."""
+        tables = ("datasets", "runs", "trials", "evaluations", "models", "stage_resources",
+                  "audit_log")
+        with self.connect() as conn:
+            return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                    for t in tables}
+
+    def model(self, version: str | None = None) -> ModelRecord:
+        """The named model version, or the newest one when no version is given."""
+        query = "SELECT * FROM models"
+        params: list[Any] = []
+        if version:
+            query += " WHERE version = $1"
+            params.append(version)
+        query += " ORDER BY created_at DESC LIMIT 1"
+        with self.connect() as conn:
+            rows = conn.sql(query, params=params).pl().to_dicts()
+        if not rows:
+            if version:
+                raise ModelNotFoundError(
+                    f"no model version {version!r} in the catalog",
+                    "list the versions with 'autopipe runs'")
+            raise ModelNotFoundError(
+                "no model has been registered yet",
+                "train one first: autopipe run PATH --target COLUMN")
+        return _model_from_row(rows[0])
+
+
+def _migrate(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()
+    applied = int(current[0][0])
+    for number, statements in enumerate(MIGRATIONS[applied:], start=applied + 1):
+        conn.execute("BEGIN")
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version VALUES ($1)", [number])
+        conn.execute("COMMIT")
+
+
+def _insert_dataset(conn: duckdb.DuckDBPyConnection, ds: DatasetRef) -> None:
+    conn.execute(
+        "INSERT INTO datasets VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        [ds.content_hash, ds.name, ds.source, str(ds.snapshot_path), ds.rows, ds.columns,
+         ds.created_at])
+
+
+def _insert_run(conn: duckdb.DuckDBPyConnection, r: RunRecord) -> None:
+    conn.execute(
+        "INSERT INTO runs VALUES ($1, $2, $3, $4, 'completed', $5, $6, $7, $8, $9, $10, $11, $12)",
+        [r.run_id, r.dataset.content_hash, r.target, r.task.value, r.budget_s, r.seed,
+         r.main_metric, r.model.version, r.started_at, r.finished_at, r.flow_run_id,
+         json.dumps([asdict(e) for e in r.exclusions])])
+    if r.trials:
+        conn.executemany(
+            "INSERT INTO trials VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [[r.run_id, t.number, t.learner, json.dumps(t.config, default=str), t.val_loss,
+              t.trial_time_s, t.wall_clock_s] for t in r.trials])
+    conn.executemany(
+        "INSERT INTO evaluations VALUES ($1, $2, $3, $4, $5)",
+        [[r.run_id, e.role, e.learner, metric, value]
+         for e in r.evaluations for metric, value in e.metrics.items()])
+    conn.executemany(
+        "INSERT INTO stage_resources VALUES ($1, $2, $3, $4, $5, $6)",
+        [[r.run_id, s.stage, s.started_at, s.wall_s, s.cpu_s, s.peak_rss_mb] for s in r.stages])
+
+
+def _insert_model(conn: duckdb.DuckDBPyConnection, m: ModelRecord) -> None:
+    conn.execute(
+        "INSERT INTO models VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        [m.version, m.run_id, m.dataset_hash, m.target, m.task.value, m.learner,
+         str(m.artifact_path), m.created_at, json.dumps(m.metrics)])
+
+
+def _insert_audit(conn: duckdb.DuckDBPyConnection, actor: str, action: str, subject: str,
+                  detail: dict[str, Any]) -> None:
+    conn.execute("INSERT INTO audit_log VALUES ($1, $2, $3, $4, $5)",
+                 [datetime.now(), actor, action, subject, json.dumps(detail)])
+
+
+def _model_from_row(row: dict[str, Any]) -> ModelRecord:
+    return ModelRecord(
+        version=row["version"], run_id=row["run_id"], dataset_hash=row["dataset_hash"],
+        target=row["target"], task=Task(row["task"]), learner=row["learner"],
+        artifact_path=Path(row["artifact_path"]), created_at=row["created_at"],
+        metrics=json.loads(row["metrics"]) if row["metrics"] else {})

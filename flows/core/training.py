@@ -1,0 +1,64 @@
+"""The training stages between ingest and registration, as plain functions over frames.
+
+The flow calls them in order; each takes and returns plain values so it can be tested alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+
+from flows.core.evaluate import classification_metrics, regression_metrics
+from flows.core.model import FittedModel
+from flows.core.prepare import Preparation, plan_preparation
+from flows.core.split import Split, split_frame
+from flows.core.types import Evaluation, Task
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """The split, the column plan, and the preprocessing fitted on the training part."""
+
+    split: Split
+    plan: Preparation
+    preprocessor: ColumnTransformer
+    x_train: np.ndarray
+
+    @property
+    def task(self) -> Task:
+        return self.split.task
+
+
+def prepare_training(frame: pl.DataFrame, target: str, test_size: float,
+                     seed: int) -> PreparedData:
+    """Split, plan the features from the training part, fit the preprocessing on it."""
+    split = split_frame(frame, target, test_size, seed)
+    plan = plan_preparation(split.x_train)
+    preprocessor = plan.build()
+    x_train = preprocessor.fit_transform(split.x_train[list(plan.feature_columns)])
+    return PreparedData(split, plan, preprocessor, np.asarray(x_train, dtype=float))
+
+
+def as_model(prepared: PreparedData, estimator: Any, learner: str, version: str) -> FittedModel:
+    """Wrap a fitted estimator with the fitted preprocessing into a servable model."""
+    pipeline = Pipeline([("prepare", prepared.preprocessor), ("model", estimator)])
+    return FittedModel(
+        version=version, task=prepared.task, target=prepared.split.target, learner=learner,
+        classes=prepared.split.classes, input_schema=prepared.plan.input_schema,
+        pipeline=pipeline)
+
+
+def evaluate_model(model: FittedModel, prepared: PreparedData, role: str) -> Evaluation:
+    """Score a model end to end (raw test rows through its own pipeline)."""
+    features = prepared.split.x_test[list(model.input_schema)]
+    y_test = prepared.split.y_test
+    if model.task.is_classification:
+        metrics = classification_metrics(y_test, model.predict_proba(features), model.task)
+    else:
+        metrics = regression_metrics(y_test, np.asarray(model.pipeline.predict(features)))
+    return Evaluation(role=role, learner=model.learner, metrics=metrics)

@@ -1,0 +1,112 @@
+"""Frozen records passed between stages: what each stage hands the next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class Task(StrEnum):
+    BINARY = "binary"
+    MULTICLASS = "multiclass"
+    REGRESSION = "regression"
+
+    @property
+    def is_classification(self) -> bool:
+        return self is not Task.REGRESSION
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """An immutable, content-hashed snapshot of an ingested table."""
+
+    name: str
+    content_hash: str
+    snapshot_path: Path
+    source: str
+    rows: int
+    columns: int
+    created_at: datetime
+
+    @property
+    def short_hash(self) -> str:
+        return self.content_hash[:16]
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A column left out of the features, and why the user should know."""
+
+    column: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One FLAML trial: the leaderboard is made of these."""
+
+    number: int
+    learner: str
+    config: dict[str, Any]
+    val_loss: float
+    trial_time_s: float
+    wall_clock_s: float
+
+
+@dataclass(frozen=True)
+class StageUsage:
+    """Wall time, CPU time and peak memory of one stage of a run."""
+
+    stage: str
+    started_at: datetime
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Held-out metrics of one fitted candidate (the winner or a baseline)."""
+
+    role: str
+    learner: str
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A registered model version: where its artifact lives and what it was trained on."""
+
+    version: str
+    run_id: str
+    dataset_hash: str
+    target: str
+    task: Task
+    learner: str
+    artifact_path: Path
+    created_at: datetime
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Everything one training run writes to the catalog, in one transaction."""
+
+    run_id: str
+    dataset: DatasetRef
+    target: str
+    task: Task
+    budget_s: float
+    seed: int
+    started_at: datetime
+    finished_at: datetime
+    main_metric: str
+    exclusions: tuple[Exclusion, ...]
+    trials: tuple[Trial, ...]
+    evaluations: tuple[Evaluation, ...]
+    stages: tuple[StageUsage, ...]
+    model: ModelRecord
+    flow_run_id: str | None = None

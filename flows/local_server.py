@@ -1,0 +1,135 @@
+"""A local Prefect server that outlives one command, so runs do not pay for a new one.
+
+Without a configured API, every process that runs a flow starts a temporary Prefect server
+(8-15 s here). Instead the first run starts ``prefect server start`` in the background under
+autopipe's PREFECT_HOME and records its address; later runs find it in milliseconds.
+``autopipe server stop`` ends it. A user who sets PREFECT_API_URL keeps their own server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from flows.core.errors import ServerError
+
+STATE_FILE = "autopipe-server.json"
+START_TIMEOUT_S = 90.0
+
+
+def api_url(prefect_home: Path) -> str | None:
+    """The address of a healthy server started for this home, or None."""
+    state = _read_state(prefect_home)
+    if state and _healthy(state["url"]):
+        return str(state["url"])
+    return None
+
+
+def ensure_server(prefect_home: Path, log_file: Path) -> str:
+    """Return the API address of this home's server, starting one if none answers."""
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    with (prefect_home / (STATE_FILE + ".lock")).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        url = api_url(prefect_home)
+        if url:
+            return url
+        return _start(prefect_home, log_file)
+
+
+def stop_server(prefect_home: Path, grace_s: float = 10.0) -> bool:
+    """Stop this home's server (SIGTERM, then SIGKILL); True if one was running."""
+    state = _read_state(prefect_home)
+    (prefect_home / STATE_FILE).unlink(missing_ok=True)
+    if not state:
+        return False
+    pid = int(state["pid"])
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(prefect_home: Path, log_file: Path) -> str:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env |= {"PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_UI_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [_prefect_executable(), "server", "start", "--host", "127.0.0.1",
+             "--port", str(port), "--no-ui"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            start_new_session=True)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServerError(f"the local Prefect server exited with code {process.returncode}",
+                              f"see {log_file} for its output")
+        if _healthy(url):
+            (prefect_home / STATE_FILE).write_text(json.dumps({"pid": process.pid, "url": url}))
+            return url
+        time.sleep(0.25)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    raise ServerError(f"the local Prefect server did not answer within {START_TIMEOUT_S:g} s",
+                      f"see {log_file}; or start one yourself and set PREFECT_API_URL")
+
+
+def _prefect_executable() -> str:
+    beside = Path(sys.executable).with_name("prefect")
+    found = str(beside) if beside.exists() else shutil.which("prefect")
+    if not found:
+        raise ServerError("the prefect command is not installed",
+                          "install autopipe with pip install -e . in this environment")
+    return found
+
+
+def _read_state(prefect_home: Path) -> dict[str, str | int] | None:
+    try:
+        state: dict[str, str | int] = json.loads((prefect_home / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return state if _alive(int(state.get("pid", 0))) else None
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for its parent to reap it."""
+    try:
+        return pid > 0 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _healthy(url: object) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False

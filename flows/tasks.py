@@ -1,0 +1,68 @@
+"""Prefect tasks: one-line wrappers over the core stages.
+
+Tasks are coarse (one per stage, never per trial or row): the Prefect server does real work for
+every task run. Caching is off because inputs are whole frames; hashing them would cost more
+than the stages they skip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from flows.core import baseline, ingest, registry, search, training
+from flows.core.model import FittedModel
+from flows.core.store import Catalog
+from flows.core.types import DatasetRef, Evaluation, RunRecord, Task
+
+
+@task(name="ingest", cache_policy=NO_CACHE)
+def ingest_source(source: str, target: str, datasets_dir: Path,
+                  name: str | None) -> tuple[pl.DataFrame, DatasetRef, bool]:
+    return ingest.ingest_source(source, target, datasets_dir, name)
+
+
+@task(name="prepare", cache_policy=NO_CACHE)
+def prepare(frame: pl.DataFrame, target: str, test_size: float,
+            seed: int) -> training.PreparedData:
+    return training.prepare_training(frame, target, test_size, seed)
+
+
+@task(name="baseline", cache_policy=NO_CACHE)
+def fit_baselines(x: np.ndarray, y: np.ndarray, task_kind: Task,
+                  seed: int) -> dict[str, tuple[str, Any]]:
+    return baseline.fit_baselines(x, y, task_kind, seed)
+
+
+@task(name="search", cache_policy=NO_CACHE)
+def run_search(x: np.ndarray, y: np.ndarray, task_kind: Task, budget_s: float, seed: int,
+               n_jobs: int) -> search.SearchResult:
+    return search.run_search(x, y, task_kind, budget_s, seed, n_jobs)
+
+
+@task(name="evaluate", cache_policy=NO_CACHE)
+def evaluate(models: dict[str, FittedModel],
+             prepared: training.PreparedData) -> list[Evaluation]:
+    return [training.evaluate_model(model, prepared, role) for role, model in models.items()]
+
+
+@task(name="register", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any]) -> Path:
+    return registry.save_artifact(model, models_dir, card)
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_to_bentoml(artifact_dir: Path, version: str, labels: dict[str, str]) -> str:
+    from bentos.build import import_model
+
+    return import_model(artifact_dir, version, labels)
+
+
+@task(name="record", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def record_run(catalog_path: Path, record: RunRecord) -> None:
+    Catalog(catalog_path).save_run(record)

@@ -1,0 +1,128 @@
+"""The ``train`` flow: a file and a target in, a registered, servable model out.
+
+Stages run as coarse Prefect tasks in this process; each is measured (wall, CPU, peak memory).
+Everything a run writes to the catalog goes in one transaction at the end, and every file it
+created before a failure (snapshot, model directory, BentoML model) is removed again, so a
+failed run leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from flows import tasks
+from flows.core import registry
+from flows.core.config import Settings
+from flows.core.evaluate import MAIN_METRIC
+from flows.core.progress import ProgressEvent, emit
+from flows.core.resources import measure
+from flows.core.training import as_model
+from flows.core.types import ModelRecord, RunRecord, StageUsage
+
+
+@contextmanager
+def _stage(name: str, usages: list[StageUsage]) -> Iterator[None]:
+    emit(ProgressEvent(stage=name, status="started"))
+    with measure(name) as meter:
+        yield
+    assert meter.usage is not None
+    usages.append(meter.usage)
+    emit(ProgressEvent(stage=name, status="finished", elapsed_s=meter.usage.wall_s))
+
+
+@flow(name="train")
+def train(source: str, target: str, budget_s: float | None = None, name: str | None = None,
+          seed: int | None = None) -> dict[str, Any]:
+    """Ingest, split, fit baselines, search, evaluate, register and publish one model."""
+    settings = Settings()
+    budget = budget_s if budget_s is not None else settings.search.budget_s
+    seed = settings.search.seed if seed is None else seed
+    run_id = uuid.uuid4().hex[:12]
+    started_at = datetime.now()
+    usages: list[StageUsage] = []
+    with ExitStack() as undo:
+        with _stage("ingest", usages):
+            frame, dataset, created = tasks.ingest_source(
+                source, target, settings.datasets_dir, name)
+        if created:
+            undo.callback(dataset.snapshot_path.unlink, missing_ok=True)
+        with _stage("prepare", usages):
+            prepared = tasks.prepare(frame, target, settings.search.test_size, seed)
+        x, y, task_kind = prepared.x_train, prepared.split.y_train, prepared.task
+        with _stage("baseline", usages):
+            baselines = tasks.fit_baselines(x, y, task_kind, seed)
+        with _stage("search", usages):
+            found = tasks.run_search(x, y, task_kind, budget, seed, settings.search.n_jobs)
+        version = registry.model_version(dataset.name, run_id)
+        models = {"model": as_model(prepared, found.estimator, found.learner, version)} | {
+            role: as_model(prepared, estimator, learner, f"{version}-{role}")
+            for role, (learner, estimator) in baselines.items()}
+        with _stage("evaluate", usages):
+            evaluations = tasks.evaluate(models, prepared)
+        winner = models["model"]
+        metrics = next(e.metrics for e in evaluations if e.role == "model")
+        card = {"version": version, "run_id": run_id, "dataset": dataset.name,
+                "dataset_hash": dataset.content_hash, "target": target, "task": task_kind.value,
+                "learner": found.learner, "config": found.config, "seed": seed,
+                "budget_s": budget, "metrics": {e.role: e.metrics for e in evaluations},
+                "input_schema": winner.input_schema,
+                "excluded_columns": [asdict(e) for e in prepared.plan.exclusions]}
+        with _stage("register", usages):
+            artifact_dir = tasks.save_artifact(winner, settings.models_dir, card)
+            undo.callback(registry.remove_artifact, artifact_dir)
+            model_tag = tasks.publish_to_bentoml(
+                artifact_dir, version, {"run_id": run_id, "task": task_kind.value})
+            undo.callback(_remove_published, version)
+        record = RunRecord(
+            run_id=run_id, dataset=dataset, target=target, task=task_kind, budget_s=budget,
+            seed=seed, started_at=started_at, finished_at=datetime.now(),
+            main_metric=MAIN_METRIC[task_kind], exclusions=prepared.plan.exclusions,
+            trials=found.trials, evaluations=tuple(evaluations), stages=tuple(usages),
+            model=ModelRecord(
+                version=version, run_id=run_id, dataset_hash=dataset.content_hash,
+                target=target, task=task_kind, learner=found.learner,
+                artifact_path=artifact_dir, created_at=datetime.now(), metrics=metrics),
+            flow_run_id=flow_run.get_id())
+        tasks.record_run(settings.catalog_path, record)
+        undo.pop_all()
+    return _summary(record, model_tag, prepared.split.dropped_missing_target)
+
+
+def _remove_published(version: str) -> None:
+    from bentos.build import remove_model
+
+    remove_model(version)
+
+
+def _summary(record: RunRecord, model_tag: str, dropped_missing_target: int) -> dict[str, Any]:
+    """The JSON-ready result of a run: what ``autopipe run --json`` prints."""
+    by_role = {e.role: e for e in record.evaluations}
+    return {
+        "run_id": record.run_id,
+        "dataset": record.dataset.name,
+        "dataset_hash": record.dataset.content_hash,
+        "rows": record.dataset.rows,
+        "dropped_missing_target": dropped_missing_target,
+        "target": record.target,
+        "task": record.task.value,
+        "main_metric": record.main_metric,
+        "model_version": record.model.version,
+        "model_tag": model_tag,
+        "learner": record.model.learner,
+        "metrics": by_role["model"].metrics,
+        "baselines": {role: {"learner": e.learner, "metrics": e.metrics}
+                      for role, e in by_role.items() if role != "model"},
+        "trials": len(record.trials),
+        "excluded_columns": [asdict(e) for e in record.exclusions],
+        "stages": [{"stage": s.stage, "wall_s": s.wall_s, "cpu_s": s.cpu_s,
+                    "peak_rss_mb": s.peak_rss_mb} for s in record.stages],
+        "duration_s": (record.finished_at - record.started_at).total_seconds(),
+    }
