@@ -6,6 +6,7 @@ Bento includes.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -29,7 +30,5 @@ def import_model(artifact_dir: Path, version: str, labels: dict[str, str]) -> st
 
 def remove_model(version: str) -> None:
     """Undo :func:`import_model` (used when a run fails after publishing)."""
-    try:
+    with contextlib.suppress(bentoml.exceptions.NotFound):
         bentoml.models.delete(model_tag(version))
-    except bentoml.exceptions.NotFound:
-        pass

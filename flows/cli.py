@@ -56,6 +56,9 @@ def _prefect_api(settings: Settings) -> str:
 def train_once(settings: Settings, source: str, target: str, budget: float | None,
                name: str | None, seed: int | None, show_progress: bool) -> dict[str, Any]:
     """Run the train flow in this process against the Prefect server."""
+    from flows.core.ingest import check_source
+
+    check_source(Path(source).expanduser(), target)
     _prefect_api(settings)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     from flows.progress_display import RunProgress

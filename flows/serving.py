@@ -31,7 +31,9 @@ def service_command(host: str, port: int) -> list[str]:
 
 
 def service_environment(settings: Settings, model_tag: str) -> dict[str, str]:
-    return os.environ | tool_environment(settings) | {"AUTOPIPE_MODEL_TAG": model_tag}
+    """Variables the user set win, as in :func:`flows.environment.apply`."""
+    return tool_environment(settings) | dict(os.environ) | {
+        "AUTOPIPE_HOME": str(settings.root), "AUTOPIPE_MODEL_TAG": model_tag}
 
 
 def start_service(settings: Settings, model_tag: str, host: str, port: int,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 from sklearn import metrics as skm
+from sklearn.exceptions import UndefinedMetricWarning
 
 from flows.core.types import Task
 
@@ -50,7 +52,10 @@ def regression_metrics(y_true: np.ndarray, predicted: np.ndarray) -> dict[str, f
 
 def _safe_auc(compute: Callable[[], float]) -> float | None:
     """AUROC is undefined when the test part lacks a class: leave it out, do not crash."""
-    try:
-        return float(compute())
-    except ValueError:
-        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        try:
+            value = float(compute())
+        except ValueError:
+            return None
+    return value if math.isfinite(value) else None

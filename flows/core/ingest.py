@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -31,15 +33,19 @@ def dataset_name(path: Path) -> str:
     return name or "dataset"
 
 
+def check_source(path: Path, target: str) -> None:
+    """Cheap checks before any work: the file exists, its header reads, the target is there.
+
+    Only the header (or Parquet footer) is read, so a bad command fails in a moment.
+    """
+    _check_file(path)
+    columns = list(_scan(path).collect_schema())
+    require_columns(columns, target)
+
+
 def read_table(path: Path) -> pl.DataFrame:
     """Read a CSV/TSV/Parquet file into a cleaned frame, or say clearly why not."""
-    if not path.exists():
-        raise SourceError(f"file not found: {path}",
-                          f"check the path (relative paths start from {Path.cwd()})")
-    if not path.is_file():
-        raise SourceError(f"{path} is not a file", "give the path of a CSV or Parquet file")
-    if path.stat().st_size == 0:
-        raise SourceError(f"{path} is empty", "give a file with a header row and data rows")
+    _check_file(path)
     frame = _read_raw(path)
     if frame.width == 0 or frame.height == 0:
         raise SchemaError(f"{path} has a header but no data rows",
@@ -88,24 +94,59 @@ def snapshot(frame: pl.DataFrame, source: Path, datasets_dir: Path,
     return ref, created
 
 
-def _read_raw(path: Path) -> pl.DataFrame:
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise SourceError(f"file not found: {path}",
+                          f"check the path (relative paths start from {Path.cwd()})")
+    if not path.is_file():
+        raise SourceError(f"{path} is not a file", "give the path of a CSV or Parquet file")
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path} is empty", "give a file with a header row and data rows")
+    if _format(path) is None:
+        raise SourceError(f"unsupported file type: {path.name}",
+                          f"autopipe reads {SUPPORTED}; convert the file to one of them")
+
+
+def _format(path: Path) -> str | None:
+    """'.parquet' or a key of CSV_SUFFIXES, looking through a trailing '.gz'."""
     suffixes = [s.lower() for s in path.suffixes]
-    base = suffixes[-2] if suffixes and suffixes[-1] == ".gz" and len(suffixes) > 1 else (
-        suffixes[-1] if suffixes else "")
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    base = suffixes[-1] if suffixes else ""
+    return base if base == ".parquet" or base in CSV_SUFFIXES else None
+
+
+@contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """Turn a reader's exception into a SourceError naming the file and the fix."""
     try:
-        if base == ".parquet":
-            return pl.read_parquet(path)
-        if base in CSV_SUFFIXES:
-            return pl.read_csv(path, separator=CSV_SUFFIXES[base], infer_schema_length=None,
-                               null_values=list(MISSING_TOKENS), try_parse_dates=False)
+        yield
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError, ValueError) as exc:
-        kind = "Parquet" if base == ".parquet" else "CSV"
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        kind = "Parquet" if _format(path) == ".parquet" else "CSV"
+        text = str(exc).strip()
+        first_line = text.splitlines()[0] if text else type(exc).__name__
         raise SourceError(
             f"could not read {path} as {kind}: {first_line}",
             f"check that it is a complete, UTF-8 {kind} file with a header row") from exc
-    raise SourceError(f"unsupported file type: {path.name}",
-                      f"autopipe reads {SUPPORTED}; convert the file to one of them")
+
+
+def _scan(path: Path) -> pl.LazyFrame:
+    with _readable(path):
+        if _format(path) == ".parquet":
+            return pl.scan_parquet(path)
+        separator = CSV_SUFFIXES[_format(path) or ".csv"]
+        if path.suffix.lower() == ".gz":
+            return pl.read_csv(path, separator=separator, n_rows=1).lazy()
+        return pl.scan_csv(path, separator=separator, infer_schema=False)
+
+
+def _read_raw(path: Path) -> pl.DataFrame:
+    with _readable(path):
+        if _format(path) == ".parquet":
+            return pl.read_parquet(path)
+        return pl.read_csv(path, separator=CSV_SUFFIXES[_format(path) or ".csv"],
+                           infer_schema_length=None, null_values=list(MISSING_TOKENS),
+                           try_parse_dates=False)
 
 
 def _numeric_if_all_parse(column: pl.Series) -> pl.Series:
@@ -122,16 +163,15 @@ def _numeric_if_all_parse(column: pl.Series) -> pl.Series:
     return as_float
 
 
-def require_columns(frame: pl.DataFrame, target: str) -> None:
+def require_columns(columns: list[str], target: str) -> None:
     """Fail early, with close names suggested, when the target column is not in the table."""
-    if target in frame.columns:
+    if target in columns:
         return
-
-    lowered = {c.lower(): c for c in frame.columns}
+    lowered = {c.lower(): c for c in columns}
     close = difflib.get_close_matches(target.lower(), list(lowered), n=3, cutoff=0.5)
     suggestion = ", ".join(repr(lowered[c]) for c in close)
     hint = (f"did you mean {suggestion}?" if close
-            else f"the columns are: {', '.join(frame.columns[:20])}")
+            else f"the columns are: {', '.join(columns[:20])}")
     raise SchemaError(f"target column {target!r} is not in the table", hint)
 
 
@@ -141,6 +181,6 @@ def ingest_source(source: str, target: str, datasets_dir: Path,
     readable and has the target column."""
     path = Path(source).expanduser()
     frame = read_table(path)
-    require_columns(frame, target)
+    require_columns(frame.columns, target)
     ref, created = snapshot(frame, path, datasets_dir, name)
     return frame, ref, created

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from flows.core.errors import InputValidationError
+from flows.core.model import FittedModel, load_model
+from flows.core.prepare import plan_preparation
+from flows.core.types import Task
+
+
+def small_model() -> FittedModel:
+    from sklearn.pipeline import Pipeline
+
+    features = pd.DataFrame({"age": [20.0, 30.0, 40.0, 50.0, 60.0, 70.0],
+                             "sex": ["m", "f", "m", "f", "m", "f"]})
+    y = np.array([0, 0, 0, 1, 1, 1])
+    plan = plan_preparation(features)
+    pipeline = Pipeline([("prepare", plan.build()), ("model", LogisticRegression())])
+    pipeline.fit(features, y)
+    return FittedModel("v1", Task.BINARY, "label", "lr", ("no", "yes"), plan.input_schema,
+                       pipeline)
+
+
+def test_predict_frame_names_probability_columns_by_class_label() -> None:
+    model = small_model()
+    out = model.predict_frame(model.frame_from_records(
+        [{"age": 25, "sex": "m"}, {"age": 65, "sex": "f", "extra": 1}]))
+    assert list(out.columns) == ["prediction", "no", "yes"]
+    assert out["prediction"].tolist() == ["no", "yes"]
+    assert np.allclose(out[["no", "yes"]].sum(axis=1), 1.0)
+
+
+def test_missing_field_and_wrong_type_are_named() -> None:
+    model = small_model()
+    with pytest.raises(InputValidationError, match="missing required field.*sex"):
+        model.frame_from_records([{"age": 3}])
+    with pytest.raises(InputValidationError, match="'age' must be a number"):
+        model.frame_from_records([{"age": "old", "sex": "m"}])
+    with pytest.raises(InputValidationError, match="no records"):
+        model.frame_from_records([])
+
+
+def test_null_values_are_allowed() -> None:
+    model = small_model()
+    out = model.predict_frame(model.frame_from_records([{"age": None, "sex": None}]))
+    assert len(out) == 1
+
+
+def test_saved_model_reloads_with_the_same_predictions(tmp_path: object) -> None:
+    from pathlib import Path
+
+    model = small_model()
+    directory = Path(str(tmp_path)) / "v1"
+    model.save(directory)
+    frame = model.frame_from_records([{"age": 33, "sex": "f"}])
+    pd.testing.assert_frame_equal(load_model(directory).predict_frame(frame),
+                                  model.predict_frame(frame))

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from flows.core.errors import SchemaError
+from flows.core.split import detect_task, split_frame
+from flows.core.types import Task
+
+
+@pytest.mark.parametrize(("values", "task"), [
+    ([0, 1, 1, 0], Task.BINARY),
+    (["a", "b", "c", "a"], Task.MULTICLASS),
+    ([1.5, 2.25, 3.0, 4.75], Task.REGRESSION),
+    (list(range(50)), Task.REGRESSION),
+    ([1.0, 2.0, 1.0, 3.0], Task.MULTICLASS),
+])
+def test_detect_task(values: list[object], task: Task) -> None:
+    assert detect_task(pl.Series("y", values)) is task
+
+
+def test_one_class_target_is_rejected() -> None:
+    with pytest.raises(SchemaError, match="1 distinct value"):
+        detect_task(pl.Series("y", ["a", "a", None]))
+
+
+def frame(rows: int = 200) -> pl.DataFrame:
+    rng = np.random.default_rng(0)
+    return pl.DataFrame({"x": rng.normal(size=rows),
+                         "y": np.where(np.arange(rows) % 5 == 0, "rare", "common")})
+
+
+def test_split_is_stratified_seeded_and_disjoint() -> None:
+    data = frame().with_row_index("row")
+    first = split_frame(data, "y", 0.2, seed=3)
+    again = split_frame(data, "y", 0.2, seed=3)
+    other = split_frame(data, "y", 0.2, seed=4)
+    assert len(first.x_test) == 40 and len(first.x_train) == 160
+    assert first.classes == ("common", "rare")
+    assert (first.y_test == 1).sum() == 8  # 20% rare in the test part, as in the whole
+    assert first.x_test["row"].tolist() == again.x_test["row"].tolist()
+    assert first.x_test["row"].tolist() != other.x_test["row"].tolist()
+    assert not set(first.x_test["row"]) & set(first.x_train["row"])
+
+
+def test_rows_without_target_are_dropped_and_counted() -> None:
+    data = frame().with_columns(
+        pl.when(pl.int_range(pl.len()) < 10).then(None).otherwise(pl.col("y")).alias("y"))
+    split = split_frame(data, "y", 0.2, seed=0)
+    assert split.dropped_missing_target == 10
+    assert len(split.x_train) + len(split.x_test) == 190
+
+
+def test_all_missing_target_is_rejected() -> None:
+    data = pl.DataFrame({"x": [1, 2, 3], "y": [None, None, None]}, schema_overrides={
+        "y": pl.String})
+    with pytest.raises(SchemaError, match="missing in every row"):
+        split_frame(data, "y", 0.2, seed=0)
