@@ -258,9 +258,9 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except AutopipeError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}")
+        err.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True, highlight=False)
         if exc.hint:
-            err.print(f"[bold]hint:[/] {exc.hint}")
+            err.print(f"[bold]hint:[/] {exc.hint}", soft_wrap=True, highlight=False)
         sys.exit(2)
     except click.ClickException as exc:
         exc.show()
@@ -277,7 +277,8 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("AUTOPIPE_DEBUG"):
             raise
-        err.print(f"[bold red]error:[/] unexpected failure: {type(exc).__name__}: {exc}")
+        err.print(f"[bold red]error:[/] unexpected failure: {type(exc).__name__}: {exc}",
+                  soft_wrap=True, highlight=False)
         err.print("[bold]hint:[/] this is a bug in autopipe; rerun with AUTOPIPE_DEBUG=1 "
                   "to see the traceback, and report it")
         sys.exit(1)

@@ -51,7 +51,24 @@ def prefect_api() -> Iterator[str]:
 
     with temporary_settings(updates={PREFECT_API_URL: url}):
         yield url
+    _drain_prefect_workers()  # send the last logs and events while the server still answers
     stop_server(home)
+
+
+def _drain_prefect_workers() -> None:
+    """What prefect_test_harness does before it stops its server."""
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        for result in (APILogWorker.instance().drain(), EventsWorker.drain_all()):
+            if inspect.isawaitable(result):
+                await result
+
+    run_coro_as_sync(drain())
 
 
 @pytest.fixture(scope="session")

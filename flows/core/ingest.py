@@ -39,8 +39,7 @@ def check_source(path: Path, target: str) -> None:
     Only the header (or Parquet footer) is read, so a bad command fails in a moment.
     """
     _check_file(path)
-    columns = list(_scan(path).collect_schema())
-    require_columns(columns, target)
+    require_columns(_column_names(path), target)
 
 
 def read_table(path: Path) -> pl.DataFrame:
@@ -130,14 +129,13 @@ def _readable(path: Path) -> Iterator[None]:
             f"check that it is a complete, UTF-8 {kind} file with a header row") from exc
 
 
-def _scan(path: Path) -> pl.LazyFrame:
+def _column_names(path: Path) -> list[str]:
+    """The header alone (the Parquet footer, or the first CSV line)."""
     with _readable(path):
         if _format(path) == ".parquet":
-            return pl.scan_parquet(path)
+            return list(pl.read_parquet_schema(path))
         separator = CSV_SUFFIXES[_format(path) or ".csv"]
-        if path.suffix.lower() == ".gz":
-            return pl.read_csv(path, separator=separator, n_rows=1).lazy()
-        return pl.scan_csv(path, separator=separator, infer_schema=False)
+        return pl.read_csv(path, separator=separator, n_rows=1, infer_schema=False).columns
 
 
 def _read_raw(path: Path) -> pl.DataFrame:

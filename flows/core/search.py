@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from flaml import AutoML, tune
+from sklearn.exceptions import ConvergenceWarning
 
 from flows.core.errors import AutopipeError
 from flows.core.progress import ProgressEvent, emit
@@ -69,7 +71,9 @@ def run_search(x: np.ndarray, y: np.ndarray, task: Task, budget_s: float, seed: 
     metric = SEARCH_METRIC[task]
     automl = AutoML()
     with tempfile.TemporaryDirectory(prefix="autopipe-search-") as tmp, \
-            _progress_from_flaml_logs(metric, budget_s):
+            _progress_from_flaml_logs(metric, budget_s), warnings.catch_warnings():
+        # A trial that stops early is normal in a budgeted search, not news for the user.
+        warnings.simplefilter("ignore", ConvergenceWarning)
         log_file = Path(tmp) / "trials.jsonl"
         automl.fit(
             x, y, task="regression" if task is Task.REGRESSION else "classification",

@@ -1,0 +1,82 @@
+"""The real train flow on the shipped samples, against a real Prefect server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.core.config import Settings
+from flows.core.ingest import read_table
+from flows.core.model import load_model
+from flows.core.store import Catalog
+from flows.core.training import evaluate_model, prepare_training
+from tests.conftest import SAMPLE_RUNS
+
+EXPECTED_METRICS = {
+    "binary": {"accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"},
+    "multiclass": {"accuracy", "f1_macro", "log_loss", "roc_auc_ovr"},
+    "regression": {"rmse", "mae", "r2"},
+}
+STAGES = ["ingest", "prepare", "baseline", "search", "evaluate", "register"]
+
+
+@pytest.mark.parametrize("task", list(SAMPLE_RUNS))
+def test_run_is_recorded_in_the_catalog(trained: dict[str, dict[str, Any]], task: str) -> None:
+    summary = trained[task]
+    catalog = Catalog(Settings().catalog_path)
+    runs = catalog.list_runs().filter(run_id=summary["run_id"]).to_dicts()
+    assert len(runs) == 1
+    run = runs[0]
+    assert run["task"] == task and run["status"] == "completed"
+    assert run["model_version"] == summary["model_version"]
+    evaluations = catalog.evaluations(summary["run_id"])
+    assert set(evaluations["role"]) == {"model", "baseline_linear", "baseline_hgb"}
+    assert set(evaluations.filter(role="model")["metric"]) == EXPECTED_METRICS[task]
+    assert set(summary["metrics"]) == EXPECTED_METRICS[task]
+    stages = catalog.stage_resources(summary["run_id"])
+    assert stages["stage"].to_list() == STAGES
+    assert (stages["wall_s"] > 0).all() and (stages["peak_rss_mb"] > 50).all()
+    search_wall = stages.filter(stage="search")["wall_s"][0]
+    assert search_wall < 3.0 + 6.0  # the budget, plus the winner's refit and start-up
+    trials = catalog.trials(summary["run_id"])
+    assert len(trials) == summary["trials"] > 0
+
+
+def test_metrics_are_in_sensible_ranges(trained: dict[str, dict[str, Any]]) -> None:
+    binary = trained["binary"]["metrics"]
+    assert 0.7 < binary["roc_auc"] <= 1 and 0.6 < binary["accuracy"] <= 1
+    assert all(0 <= binary[m] <= 1 for m in ("precision", "recall", "f1"))
+    multiclass = trained["multiclass"]["metrics"]
+    assert multiclass["accuracy"] > 0.85 and multiclass["log_loss"] < 0.5
+    regression = trained["regression"]["metrics"]
+    assert regression["r2"] > 0.85 and 0 < regression["mae"] < regression["rmse"]
+
+
+def test_titanic_name_column_is_excluded_with_a_reason(
+        trained: dict[str, dict[str, Any]]) -> None:
+    excluded = {e["column"]: e["reason"] for e in trained["binary"]["excluded_columns"]}
+    assert "name" in excluded and "identifier" in excluded["name"]
+
+
+@pytest.mark.parametrize("task", list(SAMPLE_RUNS))
+def test_registered_model_reloads_and_reproduces_the_flow_metrics(
+        trained: dict[str, dict[str, Any]], task: str) -> None:
+    summary = trained[task]
+    record = Catalog(Settings().catalog_path).model(summary["model_version"])
+    model = load_model(record.artifact_path)
+    assert model.version == summary["model_version"]
+    path, target = SAMPLE_RUNS[task]
+    prepared = prepare_training(read_table(Path(path)), target, 0.2, seed=0)
+    again = evaluate_model(model, prepared, "model")
+    assert again.metrics == pytest.approx(summary["metrics"], rel=1e-9)
+
+
+def test_dataset_snapshot_is_content_hashed(trained: dict[str, dict[str, Any]]) -> None:
+    settings = Settings()
+    summary = trained["binary"]
+    snapshot = settings.datasets_dir / f"{summary['dataset_hash'][:16]}.parquet"
+    assert snapshot.exists()
+    datasets = Catalog(settings.catalog_path).datasets()
+    assert summary["dataset_hash"] in datasets["content_hash"].to_list()
