@@ -78,7 +78,7 @@ def test_unsupported_suffix_lists_the_formats(tmp_path: Path) -> None:
 def test_binary_garbage_is_a_source_error(tmp_path: Path) -> None:
     source = tmp_path / "t.parquet"
     source.write_bytes(b"\x00\x01garbage\xff" * 100)
-    with pytest.raises(SourceError, match="could not read .* as Parquet"):
+    with pytest.raises(SourceError, match=r"could not read .* as Parquet"):
         read_table(source)
 
 

@@ -35,7 +35,7 @@ def test_predict_frame_names_probability_columns_by_class_label() -> None:
 
 def test_missing_field_and_wrong_type_are_named() -> None:
     model = small_model()
-    with pytest.raises(InputValidationError, match="missing required field.*sex"):
+    with pytest.raises(InputValidationError, match=r"missing required field.*sex"):
         model.frame_from_records([{"age": 3}])
     with pytest.raises(InputValidationError, match="'age' must be a number"):
         model.frame_from_records([{"age": "old", "sex": "m"}])

@@ -65,7 +65,7 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
     now = datetime(2026, 1, 1)
     catalog.save_run(run_record("r1", now, tmp_path))
     before = catalog.table_counts()
-    with pytest.raises(Exception, match="(?i)constraint|duplicate"):
+    with pytest.raises(Exception, match=r"(?i)constraint|duplicate"):
         catalog.save_run(run_record("r1", now, tmp_path))  # same run id: primary key clash
     assert catalog.table_counts() == before
 

@@ -1,0 +1,106 @@
+"""The BentoML service: in-process, through its ASGI app, and as a real ``bentoml serve``."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+
+from flows.core.config import Settings
+from flows.core.model import FittedModel, load_model
+from flows.core.store import Catalog
+from flows.local_server import free_port
+from flows.serving import start_service, stop_service, wait_ready
+from tests.conftest import SAMPLES
+
+PASSENGERS = pd.read_csv(SAMPLES / "titanic.csv").drop(columns=["survived"]).head(25)
+
+
+def records() -> list[dict[str, Any]]:
+    """JSON-ready records as a client would send them (missing values as null)."""
+    return json.loads(PASSENGERS.to_json(orient="records"))
+
+
+@pytest.fixture(scope="module")
+def binary_model(trained: dict[str, dict[str, Any]]) -> FittedModel:
+    version = trained["binary"]["model_version"]
+    return load_model(Catalog(Settings().catalog_path).model(version).artifact_path)
+
+
+@pytest.fixture(scope="module")
+def service_module(trained: dict[str, dict[str, Any]]) -> Any:
+    os.environ["AUTOPIPE_MODEL_TAG"] = trained["binary"]["model_tag"]
+    import bentos.service
+
+    return importlib.reload(bentos.service)
+
+
+def expected(model: FittedModel) -> pd.DataFrame:
+    return model.predict_frame(model.frame_from_records(records()))
+
+
+def test_service_class_predicts_like_the_model(service_module: Any,
+                                               binary_model: FittedModel) -> None:
+    service = service_module.Autopipe()
+    answer = service.predict(records=records())
+    want = expected(binary_model)
+    assert answer["model_version"] == binary_model.version
+    assert [r["prediction"] for r in answer["results"]] == want["prediction"].tolist()
+    assert [r["probabilities"]["1"] for r in answer["results"]] == pytest.approx(
+        want["1"].tolist())
+
+
+def test_asgi_app_validates_and_logs(service_module: Any, binary_model: FittedModel) -> None:
+    from starlette.testclient import TestClient
+
+    log_dir = Settings().logs_dir / "predictions"
+    before = sum(1 for f in log_dir.glob("*.jsonl") for _ in f.open()) if log_dir.exists() \
+        else 0
+    with TestClient(service_module.Autopipe.to_asgi()) as client:
+        ok = client.post("/predict", json={"records": records()[:3]})
+        assert ok.status_code == 200
+        assert len(ok.json()["results"]) == 3
+        missing = client.post("/predict", json={"records": [{"pclass": 1}]})
+        assert missing.status_code == 400 and "missing required field" in missing.text
+        wrong_type = client.post("/predict", json={"records": [
+            records()[0] | {"age": "old"}]})
+        assert wrong_type.status_code == 400 and "'age' must be a number" in wrong_type.text
+        empty = client.post("/predict", json={"records": []})
+        assert empty.status_code == 400 and "no records" in empty.text
+        malformed = client.post("/predict", content=b"{not json",
+                                headers={"content-type": "application/json"})
+        assert 400 <= malformed.status_code < 500
+        metadata = client.post("/metadata").json()
+        assert metadata["input_schema"] == binary_model.input_schema
+    after = sum(1 for f in log_dir.glob("*.jsonl") for _ in f.open())
+    assert after - before == 3  # only the answered records are logged
+
+
+@pytest.mark.slow
+def test_real_bentoml_serve_answers_like_in_process(
+        trained: dict[str, dict[str, Any]], binary_model: FittedModel, tmp_path: Path) -> None:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = start_service(Settings(), trained["binary"]["model_tag"], "127.0.0.1", port,
+                            tmp_path / "service.log")
+    try:
+        wait_ready(process, base_url, timeout_s=90)
+        response = httpx.post(f"{base_url}/predict", json={"records": records()}, timeout=30)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        bad = httpx.post(f"{base_url}/predict", json={"records": [{"pclass": "x"}]}, timeout=30)
+        assert bad.status_code == 400
+    finally:
+        stop_service(process)
+    want = expected(binary_model)
+    assert answer["model_version"] == trained["binary"]["model_version"]
+    assert [r["prediction"] for r in answer["results"]] == want["prediction"].tolist()
+    assert [r["probabilities"]["0"] for r in answer["results"]] == pytest.approx(
+        want["0"].tolist(), abs=1e-9)
+    assert process.returncode is not None
