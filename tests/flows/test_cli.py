@@ -11,21 +11,15 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from flows.cli import main
+from flows.cli import run_cli
 from flows.core.config import Settings
 from flows.core.model import load_model
 from flows.core.store import Catalog
 from tests.conftest import SAMPLES, tree
 
 
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str],
-            monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["autopipe", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exit_info:
-        code = int(exit_info.code or 0)
+def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = run_cli(args)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -39,11 +33,11 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str],
 ])
 def test_bad_input_is_one_clear_message_and_writes_nothing(
         fresh_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch, make_args: Any, message: str, hint: str) -> None:
+        make_args: Any, message: str, hint: str) -> None:
     (tmp_path / "garbage.parquet").write_bytes(b"\x89PNG\x00\x01" * 500)
     (tmp_path / "empty.csv").write_text("")
     before = tree(fresh_home)
-    code, _, err = run_cli(["run", *make_args(tmp_path), "--budget", "1"], capsys, monkeypatch)
+    code, _, err = cli(["run", *make_args(tmp_path), "--budget", "1"], capsys)
     assert code == 2
     assert message in err and hint in err
     assert "Traceback" not in err
@@ -72,9 +66,8 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
 
 
 def test_runs_json_lists_the_trained_runs(
-        trained: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _ = run_cli(["runs", "--json"], capsys, monkeypatch)
+        trained: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(["runs", "--json"], capsys)
     assert code == 0
     listed = {row["run_id"]: row for row in json.loads(out)}
     for summary in trained.values():
@@ -85,14 +78,14 @@ def test_runs_json_lists_the_trained_runs(
 
 def test_predict_scores_a_file_in_order(
         trained: dict[str, dict[str, Any]], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        capsys: pytest.CaptureFixture[str]) -> None:
     version = trained["multiclass"]["model_version"]
     source = tmp_path / "penguins_to_score.csv"
     original = pd.read_csv(SAMPLES / "penguins.csv").drop(columns=["species"]).head(40)
     original.to_csv(source, index=False)
     out_file = tmp_path / "scored.csv"
-    code, _, err = run_cli(["predict", str(source), "--out", str(out_file), "--model", version],
-                           capsys, monkeypatch)
+    code, _, err = cli(["predict", str(source), "--out", str(out_file), "--model", version],
+                       capsys)
     assert code == 0, err
     scored = pd.read_csv(out_file)
     assert len(scored) == 40
@@ -104,8 +97,7 @@ def test_predict_scores_a_file_in_order(
 
 
 def test_predict_without_any_model_says_how_to_train(
-        fresh_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        fresh_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["predict", str(SAMPLES / "penguins.csv"), "--out",
-                            str(tmp_path / "o.csv")], capsys, monkeypatch)
+                            str(tmp_path / "o.csv")], capsys)
     assert code == 2 and "no model has been registered" in err and "autopipe run" in err
