@@ -98,6 +98,6 @@ def test_predict_scores_a_file_in_order(
 
 def test_predict_without_any_model_says_how_to_train(
         fresh_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_cli(["predict", str(SAMPLES / "penguins.csv"), "--out",
+    code, _, err = cli(["predict", str(SAMPLES / "penguins.csv"), "--out",
                             str(tmp_path / "o.csv")], capsys)
     assert code == 2 and "no model has been registered" in err and "autopipe run" in err
