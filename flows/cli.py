@@ -24,6 +24,7 @@ from flows import environment
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.store import Catalog
+from flows.core.types import LOWER_IS_BETTER
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="autopipe: from a table to a monitored, served model.")
@@ -191,7 +192,8 @@ def demo(budget: Annotated[float, typer.Option(help="Search budget in seconds.")
         out.print_json(data=response.json())
     finally:
         stop_service(process)
-    err.print("Done. Next: autopipe runs · autopipe tui · autopipe serve")
+    err.print("Done. Next: autopipe runs · autopipe tui · autopipe serve. The local Prefect "
+              "server keeps running for later runs; autopipe server stop ends it.")
 
 
 @server_app.command("start")
@@ -226,14 +228,31 @@ def _print_summary(summary: dict[str, Any]) -> None:
         stages.add_row(stage["stage"], _fmt(stage["wall_s"], 2), _fmt(stage["cpu_s"], 2),
                        _fmt(stage["peak_rss_mb"], 0))
     out.print(stages)
+    for role, better in _baselines_ahead(summary):
+        out.print(f"[yellow]note[/] {role} scores better on the held-out part "
+                  f"({summary['main_metric']} {better:.4f}); a longer --budget may help")
     for excluded in summary["excluded_columns"]:
         out.print(f"[yellow]excluded[/] {excluded['column']}: {excluded['reason']}")
     out.print(f"Model [bold]{summary['model_version']}[/] registered "
               f"({summary['trials']} trials). Serve it: autopipe serve")
 
 
+def _baselines_ahead(summary: dict[str, Any]) -> list[tuple[str, float]]:
+    """Baselines that beat the searched model on the run's main metric."""
+    metric = summary["main_metric"]
+    model = summary["metrics"].get(metric)
+    lower_is_better = metric in LOWER_IS_BETTER
+    ahead = []
+    for role, baseline in summary["baselines"].items():
+        value = baseline["metrics"].get(metric)
+        if model is not None and value is not None and (
+                value < model if lower_is_better else value > model):
+            ahead.append((role, value))
+    return ahead
+
+
 def _best_baseline(row: dict[str, Any]) -> float | None:
-    lower_is_better = row["main_metric"] in ("rmse", "mae", "log_loss")
+    lower_is_better = row["main_metric"] in LOWER_IS_BETTER
     return row["baseline_min"] if lower_is_better else row["baseline_max"]
 
 

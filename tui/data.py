@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.core.store import Catalog
-
-LOWER_IS_BETTER = {"rmse", "mae", "log_loss"}
+from flows.core.types import LOWER_IS_BETTER
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "log_loss"})
+"""Metrics where a smaller value is better; every other metric is higher-is-better."""
+
 
 class Task(StrEnum):
     BINARY = "binary"
