@@ -228,6 +228,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
         stages.add_row(stage["stage"], _fmt(stage["wall_s"], 2), _fmt(stage["cpu_s"], 2),
                        _fmt(stage["peak_rss_mb"], 0))
     out.print(stages)
+    if summary["dropped_missing_target"]:
+        out.print(f"[yellow]dropped[/] {summary['dropped_missing_target']} rows without a "
+                  f"value in {summary['target']!r}")
     for role, better in _baselines_ahead(summary):
         out.print(f"[yellow]note[/] {role} scores better on the held-out part "
                   f"({summary['main_metric']} {better:.4f}); a longer --budget may help")

@@ -62,7 +62,8 @@ class Preparation:
         if self.high_cardinality:
             parts.append(("ordinal", make_pipeline(
                 FunctionTransformer(as_text, feature_names_out="one-to-one"),
-                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)),
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+                StandardScaler()),
                 list(self.high_cardinality)))
         return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
 

@@ -77,7 +77,7 @@ def run_search(x: np.ndarray, y: np.ndarray, task: Task, budget_s: float, seed: 
             x, y, task="regression" if task is Task.REGRESSION else "classification",
             metric=metric, time_budget=budget_s, estimator_list=list(learners or LEARNERS[task]),
             seed=seed, n_jobs=n_jobs, log_file_name=str(log_file), log_type="all", verbose=3,
-            ensemble=False, retrain_full=True, model_history=False, early_stop=True,
+            ensemble=False, retrain_full="budget", model_history=False, early_stop=True,
             custom_hp=CUSTOM_SPACE)
         trials = read_trials(log_file)
     if automl.model is None or automl.best_estimator is None:
