@@ -33,6 +33,9 @@ app.add_typer(server_app, name="server")
 out = Console()
 err = Console(stderr=True)
 DEMO_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "titanic.csv"
+SOURCE_HELP = ("A file (.csv .tsv .txt [.gz], .parquet, .json, .ndjson, .xlsx) or a database "
+               "URI: sqlite:///file.db?table=T, postgresql://user@host/db?table=T.")
+QUERY_HELP = "SQL query to read from a database URI (instead of ?table=)."
 
 
 def _settings() -> Settings:
@@ -56,38 +59,88 @@ def _prefect_api(settings: Settings) -> str:
 
 
 def train_once(settings: Settings, source: str, target: str, budget: float | None,
-               name: str | None, seed: int | None, show_progress: bool) -> dict[str, Any]:
+               name: str | None, seed: int | None, show_progress: bool,
+               query: str | None = None) -> dict[str, Any]:
     """Run the train flow in this process against the Prefect server."""
     from flows.core.ingest import check_source
 
-    check_source(Path(source).expanduser(), target)
+    check_source(source, target, query)
     _prefect_api(settings)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     from flows.progress_display import RunProgress
     from flows.train_flow import train
 
+    arguments = {"source": source, "target": target, "budget_s": budget, "name": name,
+                 "seed": seed, "query": query}
     if not show_progress:
-        return train(source=source, target=target, budget_s=budget, name=name, seed=seed)
+        return train(**arguments)
     with RunProgress(err):
-        return train(source=source, target=target, budget_s=budget, name=name, seed=seed)
+        return train(**arguments)
 
 
 @app.command()
 def run(
-    path: Annotated[str, typer.Argument(help="CSV, TSV or Parquet file to learn from.")],
+    path: Annotated[str, typer.Argument(metavar="SOURCE", help=SOURCE_HELP)],
     target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
     budget: Annotated[float | None, typer.Option(help="Search budget in seconds.")] = None,
     name: Annotated[str | None, typer.Option(help="Dataset name (default: file name).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for split and search.")] = None,
+    query: Annotated[str | None, typer.Option(help=QUERY_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Train: ingest, baseline, FLAML search, evaluate, register a servable model."""
     settings = _settings()
-    summary = train_once(settings, path, target, budget, name, seed, show_progress=not as_json)
+    summary = train_once(settings, path, target, budget, name, seed, not as_json, query)
     if as_json:
         print(json.dumps(_json_safe(summary)))
     else:
         _print_summary(summary)
+
+
+@app.command()
+def ingest(
+    source: Annotated[str, typer.Argument(help=SOURCE_HELP)],
+    name: Annotated[str | None, typer.Option(help="Dataset name (default: from source).")] = None,
+    query: Annotated[str | None, typer.Option(help=QUERY_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Ingest a source into a versioned, content-hashed dataset snapshot."""
+    from flows.core import ingest as ingesting
+    from flows.core.sources import parse_source
+
+    settings = _settings()
+    with err.status("Ingesting…"):
+        result = ingesting.ingest(parse_source(source, query), settings.datasets_dir, name)
+        Catalog(settings.catalog_path).save_dataset(result.dataset)
+    dataset = result.dataset
+    if as_json:
+        print(json.dumps({"name": dataset.name, "content_hash": dataset.content_hash,
+                          "created": result.created, "rows": dataset.rows,
+                          "columns": dataset.columns, "report": dataset.report}, default=str))
+        return
+    state = "new version" if result.created else "unchanged: existing version"
+    out.print(f"Dataset [bold]{dataset.name}[/] {dataset.short_hash} ({state}): "
+              f"{dataset.rows} rows, {dataset.columns} columns")
+    _print_ingest_report(dataset.report)
+
+
+@app.command()
+def datasets(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List dataset versions, newest first."""
+    frame = Catalog(_settings().catalog_path).datasets().drop("report")
+    if as_json:
+        print(json.dumps(frame.to_dicts(), default=str))
+        return
+    if frame.is_empty():
+        err.print("No datasets yet. Add one: autopipe ingest SOURCE")
+        return
+    table = Table("name", "hash", "rows", "columns", "created", "previous version",
+                  title="Datasets")
+    for row in frame.iter_rows(named=True):
+        table.add_row(row["name"], row["content_hash"][:16], str(row["rows"]),
+                      str(row["columns"]), f"{row['created_at']:%Y-%m-%d %H:%M}",
+                      (row["parent_hash"] or "")[:16])
+    out.print(table)
 
 
 @app.command()
@@ -116,7 +169,7 @@ def serve(
 
 @app.command()
 def predict(
-    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="File to score.")],
+    input_path: Annotated[str, typer.Argument(metavar="INPUT", help="Source to score.")],
     out_path: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
     model: Annotated[str | None, typer.Option(help="Model version (default: latest).")] = None,
 ) -> None:
@@ -211,6 +264,16 @@ def server_stop() -> None:
     err.print("Stopped the local Prefect server." if stopped else "No local server was running.")
 
 
+def _print_ingest_report(report: dict[str, Any]) -> None:
+    table = Table("column", "type", "missing", "missing tokens", "typed from text",
+                  title=f"Ingest report · {report['rows_read']} rows read, "
+                        f"{report['duplicates_dropped']} duplicate rows dropped")
+    for column in report["columns"]:
+        table.add_row(column["name"], column["dtype"], str(column["missing"]),
+                      str(column["missing_tokens"]), column["inferred_from_text"] or "")
+    out.print(table)
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
     metrics = summary["metrics"]
     baselines = summary["baselines"]
@@ -228,6 +291,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         stages.add_row(stage["stage"], _fmt(stage["wall_s"], 2), _fmt(stage["cpu_s"], 2),
                        _fmt(stage["peak_rss_mb"], 0))
     out.print(stages)
+    if summary["duplicates_dropped"]:
+        out.print(f"[yellow]dropped[/] {summary['duplicates_dropped']} exact duplicate rows")
     if summary["dropped_missing_target"]:
         out.print(f"[yellow]dropped[/] {summary['dropped_missing_target']} rows without a "
                   f"value in {summary['target']!r}")

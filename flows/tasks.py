@@ -11,26 +11,33 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 
 from flows.core import baseline, ingest, registry, search, training
+from flows.core.errors import AutopipeError
 from flows.core.model import FittedModel
 from flows.core.store import Catalog
 from flows.core.types import DatasetRef, Evaluation, RunRecord, Task
 
 
-@task(name="ingest", cache_policy=NO_CACHE)
-def ingest_source(source: str, target: str, datasets_dir: Path,
-                  name: str | None) -> tuple[pl.DataFrame, DatasetRef, bool]:
-    return ingest.ingest_source(source, target, datasets_dir, name)
+def unless_user_error(_task: Any, _task_run: Any, state: State[Any]) -> bool:
+    """Retry I/O hiccups, never a user's mistake: the same input fails the same way."""
+    return not isinstance(state.result(raise_on_failure=False), AutopipeError)
+
+
+@task(name="ingest", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2,
+      retry_condition_fn=unless_user_error)
+def ingest_source(source: str, target: str, datasets_dir: Path, name: str | None,
+                  query: str | None) -> ingest.IngestResult:
+    return ingest.ingest(ingest.check_source(source, target, query), datasets_dir, name)
 
 
 @task(name="prepare", cache_policy=NO_CACHE)
-def prepare(frame: pl.DataFrame, target: str, test_size: float,
+def prepare(dataset: DatasetRef, target: str, test_size: float,
             seed: int) -> training.PreparedData:
-    return training.prepare_training(frame, target, test_size, seed)
+    return training.prepare_training(ingest.read_snapshot(dataset), target, test_size, seed)
 
 
 @task(name="baseline", cache_policy=NO_CACHE)
@@ -51,7 +58,8 @@ def evaluate(models: dict[str, FittedModel],
     return [training.evaluate_model(model, prepared, role) for role, model in models.items()]
 
 
-@task(name="register", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(name="register", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1,
+      retry_condition_fn=unless_user_error)
 def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any]) -> Path:
     return registry.save_artifact(model, models_dir, card)
 
@@ -63,6 +71,7 @@ def publish_to_bentoml(artifact_dir: Path, version: str, labels: dict[str, str])
     return import_model(artifact_dir, version, labels)
 
 
-@task(name="record", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(name="record", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1,
+      retry_condition_fn=unless_user_error)
 def record_run(catalog_path: Path, record: RunRecord) -> None:
     Catalog(catalog_path).save_run(record)

@@ -22,6 +22,7 @@ from flows import tasks
 from flows.core import registry
 from flows.core.config import Settings
 from flows.core.evaluate import MAIN_METRIC
+from flows.core.ingest import remove_snapshot
 from flows.core.progress import ProgressEvent, emit
 from flows.core.resources import measure
 from flows.core.training import as_model
@@ -40,7 +41,7 @@ def _stage(name: str, usages: list[StageUsage]) -> Iterator[None]:
 
 @flow(name="train")
 def train(source: str, target: str, budget_s: float | None = None, name: str | None = None,
-          seed: int | None = None) -> dict[str, Any]:
+          seed: int | None = None, query: str | None = None) -> dict[str, Any]:
     """Ingest, split, fit baselines, search, evaluate, register and publish one model."""
     settings = Settings()
     budget = budget_s if budget_s is not None else settings.search.budget_s
@@ -50,12 +51,12 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
     usages: list[StageUsage] = []
     with ExitStack() as undo:
         with _stage("ingest", usages):
-            frame, dataset, created = tasks.ingest_source(
-                source, target, settings.datasets_dir, name)
-        if created:
-            undo.callback(dataset.snapshot_path.unlink, missing_ok=True)
+            ingested = tasks.ingest_source(source, target, settings.datasets_dir, name, query)
+        dataset = ingested.dataset
+        if ingested.created:
+            undo.callback(remove_snapshot, dataset)
         with _stage("prepare", usages):
-            prepared = tasks.prepare(frame, target, settings.search.test_size, seed)
+            prepared = tasks.prepare(dataset, target, settings.search.test_size, seed)
         x, y, task_kind = prepared.x_train, prepared.split.y_train, prepared.task
         with _stage("baseline", usages):
             baselines = tasks.fit_baselines(x, y, task_kind, seed)
@@ -110,6 +111,7 @@ def _summary(record: RunRecord, model_tag: str, dropped_missing_target: int) -> 
         "dataset": record.dataset.name,
         "dataset_hash": record.dataset.content_hash,
         "rows": record.dataset.rows,
+        "duplicates_dropped": record.dataset.report.get("duplicates_dropped", 0),
         "dropped_missing_target": dropped_missing_target,
         "target": record.target,
         "task": record.task.value,

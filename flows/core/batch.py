@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from flows.core.ingest import read_table
 from flows.core.model import FittedModel
 
 
-def predict_file(source: Path, model: FittedModel) -> pd.DataFrame:
+def predict_file(source: str, model: FittedModel) -> pd.DataFrame:
     """One output row per input row, in order (no de-duplication, no dropped rows)."""
     frame = read_table(source).to_pandas()
     return model.predict_frame(model.validate_frame(frame))

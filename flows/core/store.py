@@ -52,6 +52,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             occurred_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL,
             subject VARCHAR NOT NULL, detail JSON)""",
     ),
+    (
+        "ALTER TABLE datasets ADD COLUMN parent_hash VARCHAR",
+        "ALTER TABLE datasets ADD COLUMN report JSON",
+    ),
 )
 
 
@@ -79,6 +83,19 @@ class Catalog:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     # -- writes ---------------------------------------------------------------------------
+
+    def save_dataset(self, dataset: DatasetRef, actor: str = "autopipe") -> None:
+        """Record an ingested dataset version (nothing happens if it is known already)."""
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            try:
+                if _insert_dataset(conn, dataset):
+                    _insert_audit(conn, actor, "ingest", dataset.content_hash,
+                                  {"name": dataset.name, "source": dataset.source})
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def save_run(self, record: RunRecord, actor: str = "autopipe") -> None:
         """Write a finished run with its dataset, trials, metrics, resources and model."""
@@ -136,8 +153,11 @@ class Catalog:
                 "FROM trials WHERE run_id = $1 ORDER BY number", params=[run_id]).pl()
 
     def datasets(self) -> pl.DataFrame:
+        """Dataset versions, newest first, with the version each one replaced."""
         with self.connect() as conn:
-            return conn.sql("SELECT * FROM datasets ORDER BY created_at DESC").pl()
+            return conn.sql(
+                "SELECT name, content_hash, rows, columns, created_at, parent_hash, source, "
+                "snapshot_path, report FROM datasets ORDER BY created_at DESC").pl()
 
     def table_counts(self) -> dict[str, int]:
         """Row count of every catalog table: what tests use to prove a failure wrote nothing."""
@@ -180,11 +200,22 @@ def _migrate(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute("COMMIT")
 
 
-def _insert_dataset(conn: duckdb.DuckDBPyConnection, ds: DatasetRef) -> None:
+def _insert_dataset(conn: duckdb.DuckDBPyConnection, ds: DatasetRef) -> bool:
+    """Insert a dataset version linked to the newest earlier version of the same name;
+    False when this content is known already."""
+    known = conn.execute("SELECT count(*) FROM datasets WHERE content_hash = $1",
+                         [ds.content_hash]).fetchall()[0][0]
+    if known:
+        return False
+    parent = conn.execute(
+        "SELECT content_hash FROM datasets WHERE name = $1 ORDER BY created_at DESC LIMIT 1",
+        [ds.name]).fetchall()
     conn.execute(
-        "INSERT INTO datasets VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        "INSERT INTO datasets (content_hash, name, source, snapshot_path, rows, columns, "
+        "created_at, parent_hash, report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         [ds.content_hash, ds.name, ds.source, str(ds.snapshot_path), ds.rows, ds.columns,
-         ds.created_at])
+         ds.created_at, parent[0][0] if parent else None, json.dumps(ds.report, default=str)])
+    return True
 
 
 def _insert_run(conn: duckdb.DuckDBPyConnection, r: RunRecord) -> None:

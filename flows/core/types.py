@@ -33,6 +33,8 @@ class DatasetRef:
     rows: int
     columns: int
     created_at: datetime
+    report: dict[str, Any] = field(default_factory=dict, compare=False)
+    """What ingest did: rows read, duplicates dropped, per-column types and missing values."""
 
     @property
     def short_hash(self) -> str:

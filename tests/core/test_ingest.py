@@ -1,96 +1,152 @@
 from __future__ import annotations
 
+import gzip
+import json
+import sqlite3
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from flows.core.errors import SchemaError, SourceError
-from flows.core.ingest import check_source, ingest_source, read_table, snapshot
+from flows.core.ingest import check_source, ingest, read_table
+from flows.core.sources import parse_source
 
 
-def write(path: Path, text: str) -> Path:
-    path.write_text(text)
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
     return path
 
 
-def test_missing_tokens_become_null_and_numbers_stored_as_text_become_numbers(
-        tmp_path: Path) -> None:
-    source = write(tmp_path / "t.csv", "a,b,c\n 1 ,x,?\n2, NA ,3.5\n?,y,4\n")
-    frame = read_table(source)
-    assert frame.schema == pl.Schema({"a": pl.Int64, "b": pl.String, "c": pl.Float64})
+def ingest_file(path: Path, datasets: Path, name: str | None = None):  # type: ignore[no-untyped-def]
+    return ingest(parse_source(str(path)), datasets, name)
+
+
+def test_tokens_become_null_text_is_trimmed_and_typed(tmp_path: Path) -> None:
+    source = write(tmp_path / "t.csv",
+                   "a,b,c,d,e\n 1 ,x,?,yes,2024-01-02\n2, NA ,3.5,no,2024-02-03\n"
+                   "?,y,4,yes,?\n")
+    frame = read_table(str(source))
+    assert frame.schema == pl.Schema({"a": pl.Int64, "b": pl.String, "c": pl.Float64,
+                                      "d": pl.Boolean, "e": pl.Date})
     assert frame["a"].to_list() == [1, 2, None]
     assert frame["b"].to_list() == ["x", None, "y"]
     assert frame["c"].to_list() == [None, 3.5, 4.0]
+    assert frame["d"].to_list() == [True, False, True]
 
 
-def test_tsv_and_parquet_are_read(tmp_path: Path) -> None:
-    tsv = write(tmp_path / "t.tsv", "a\tb\n1\tx\n2\ty\n")
-    assert read_table(tsv).shape == (2, 2)
-    parquet = tmp_path / "t.parquet"
-    pl.DataFrame({"a": [1, 2], "b": ["x", "y"]}).write_parquet(parquet)
-    assert read_table(parquet)["b"].to_list() == ["x", "y"]
+def test_ingest_drops_exact_duplicates_keeping_order_and_reports(tmp_path: Path) -> None:
+    source = write(tmp_path / "t.csv", "a,b\n3,x\n1,y\n3,x\n2,?\n1,y\n")
+    result = ingest_file(source, tmp_path / "d")
+    snapshot = pl.read_parquet(result.dataset.snapshot_path)
+    assert snapshot.rows() == [(3, "x"), (1, "y"), (2, None)]
+    report = result.dataset.report
+    assert report["rows_read"] == 5 and report["rows"] == 3 and report["duplicates_dropped"] == 2
+    columns = {c["name"]: c for c in report["columns"]}
+    assert columns["b"]["missing"] == 1 and columns["b"]["missing_tokens"] == 1
 
 
-def test_snapshot_is_content_addressed_and_written_once(tmp_path: Path) -> None:
+def test_delimiter_quoting_and_latin1_are_sniffed(tmp_path: Path) -> None:
+    source = write(tmp_path / "t.csv",
+                   "name;city;n\n\"Dupont; Jean\";M\xfcnchen;1\nJos\xe9;Paris;2\n"
+                   .encode("latin-1"))
+    frame = read_table(str(source))
+    assert frame.columns == ["name", "city", "n"]
+    assert frame["name"].to_list() == ["Dupont; Jean", "José"]
+    assert frame["city"].to_list() == ["München", "Paris"]
+
+
+def test_tsv_gzip_parquet_json_ndjson_and_excel_are_read(tmp_path: Path) -> None:
+    expected = pl.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    write(tmp_path / "t.tsv", "a\tb\n1\tx\n2\ty\n")
+    write(tmp_path / "t.csv.gz", gzip.compress(b"a,b\n1,x\n2,y\n"))
+    expected.write_parquet(tmp_path / "t.parquet")
+    write(tmp_path / "t.json", json.dumps(expected.to_dicts()))
+    write(tmp_path / "t.ndjson", "".join(json.dumps(r) + "\n" for r in expected.to_dicts()))
+    expected.write_excel(tmp_path / "t.xlsx")
+    for name in ("t.tsv", "t.csv.gz", "t.parquet", "t.json", "t.ndjson", "t.xlsx"):
+        frame = read_table(str(tmp_path / name))
+        assert frame["a"].to_list() == [1, 2], name
+        assert frame["b"].to_list() == ["x", "y"], name
+
+
+def test_sqlite_table_and_query(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE people (age INTEGER, name TEXT)")
+        conn.executemany("INSERT INTO people VALUES (?, ?)", [(30, "a"), (40, "b"), (50, "c")])
+    assert read_table(f"sqlite:///{db}?table=people").height == 3
+    result = ingest(parse_source(f"sqlite:///{db}", "SELECT * FROM people WHERE age > 35"),
+                    tmp_path / "d")
+    assert result.dataset.rows == 2 and result.dataset.name == "query"
+    with pytest.raises(SourceError, match="needs a table or a query"):
+        parse_source(f"sqlite:///{db}")
+    with pytest.raises(SourceError, match="could not read"):
+        read_table(f"sqlite:///{db}?table=missing")
+
+
+def test_unreachable_postgres_is_a_clear_error() -> None:
+    with pytest.raises(SourceError, match="could not connect") as info:
+        read_table("postgresql://nobody@127.0.0.1:1/none?table=t")
+    assert "server is running" in info.value.hint
+
+
+def test_identical_content_is_the_same_version_and_writes_nothing(tmp_path: Path) -> None:
     source = write(tmp_path / "t.csv", "a,b\n1,x\n2,y\n")
-    frame = read_table(source)
-    first, created = snapshot(frame, source, tmp_path / "datasets")
-    again, created_again = snapshot(frame, source, tmp_path / "datasets")
-    assert created and not created_again
-    assert first.content_hash == again.content_hash
-    assert first.snapshot_path.name == f"{first.content_hash[:16]}.parquet"
-    assert [p.name for p in (tmp_path / "datasets").iterdir()] == [first.snapshot_path.name]
-    assert pl.read_parquet(first.snapshot_path).equals(frame)
+    first = ingest_file(source, tmp_path / "datasets")
+    files = sorted(p.name for p in (tmp_path / "datasets").iterdir())
+    again = ingest_file(source, tmp_path / "datasets")
+    assert first.created and not again.created
+    assert first.dataset.content_hash == again.dataset.content_hash
+    assert sorted(p.name for p in (tmp_path / "datasets").iterdir()) == files
+    assert first.dataset.snapshot_path.name == f"{first.dataset.content_hash[:16]}.parquet"
 
 
 def test_changed_content_gets_a_new_version(tmp_path: Path) -> None:
     source = write(tmp_path / "t.csv", "a,b\n1,x\n2,y\n")
-    first, _ = snapshot(read_table(source), source, tmp_path / "d")
+    first = ingest_file(source, tmp_path / "d")
     write(source, "a,b\n1,x\n3,y\n")
-    second, _ = snapshot(read_table(source), source, tmp_path / "d")
-    assert first.content_hash != second.content_hash
+    second = ingest_file(source, tmp_path / "d")
+    assert first.dataset.content_hash != second.dataset.content_hash and second.created
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("", "is empty"),
-    ("a,b\n", "no data rows"),
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("empty.csv", "", "is empty"),
+    ("header.csv", "a,b\n", "no data rows"),
+    ("garbage.csv", b"\x00\x01\x02binary\xff\xfe" * 200, "holds binary data"),
+    ("ragged.csv", "a,b\n1,2\n3,4,5\n6,7\n", "different number of fields|single column"),
+    ("truncated.parquet", b"PAR1" + b"\x00" * 50, "damaged or still being written"),
+    ("table.xml", "<a/>", "unsupported file type"),
+    ("bad.json", "{not json", "could not read"),
 ])
-def test_empty_inputs_are_rejected(tmp_path: Path, content: str, message: str) -> None:
-    source = write(tmp_path / "t.csv", content)
-    with pytest.raises((SourceError, SchemaError), match=message):
-        read_table(source)
+def test_bad_files_are_rejected_with_a_reason(tmp_path: Path, name: str, content: str | bytes,
+                                              message: str) -> None:
+    source = write(tmp_path / name, content)
+    with pytest.raises((SourceError, SchemaError), match=message) as info:
+        ingest_file(source, tmp_path / "datasets")
+    assert info.value.hint
+    assert not list((tmp_path / "datasets").glob("*.parquet"))
+
+
+def test_a_truncated_parquet_file_being_written_is_rejected(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.parquet"
+    pl.DataFrame({"a": list(range(1000))}).write_parquet(whole)
+    cut = write(tmp_path / "cut.parquet", whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(SourceError, match="damaged or still being written"):
+        ingest_file(cut, tmp_path / "datasets")
 
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="file not found") as info:
-        read_table(tmp_path / "nope.csv")
+        parse_source(str(tmp_path / "nope.csv"))
     assert "nope.csv" in info.value.message and info.value.hint
-
-
-def test_unsupported_suffix_lists_the_formats(tmp_path: Path) -> None:
-    source = write(tmp_path / "t.xml", "<a/>")
-    with pytest.raises(SourceError, match="unsupported file type") as info:
-        read_table(source)
-    assert ".parquet" in info.value.hint
-
-
-def test_binary_garbage_is_a_source_error(tmp_path: Path) -> None:
-    source = tmp_path / "t.parquet"
-    source.write_bytes(b"\x00\x01garbage\xff" * 100)
-    with pytest.raises(SourceError, match=r"could not read .* as Parquet"):
-        read_table(source)
 
 
 def test_unknown_target_suggests_close_names(tmp_path: Path) -> None:
     source = write(tmp_path / "t.csv", "Survived,age\n1,3\n")
     with pytest.raises(SchemaError, match="'survivd' is not in the table") as info:
-        check_source(source, "survivd")
+        check_source(str(source), "survivd")
     assert "'Survived'" in info.value.hint
-
-
-def test_ingest_writes_nothing_when_the_target_is_missing(tmp_path: Path) -> None:
-    source = write(tmp_path / "t.csv", "a,b\n1,x\n")
-    with pytest.raises(SchemaError):
-        ingest_source(str(source), "target", tmp_path / "datasets")
-    assert not (tmp_path / "datasets").exists()

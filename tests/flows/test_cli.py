@@ -28,7 +28,7 @@ def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     (lambda d: [str(d / "missing.csv"), "-t", "y"], "file not found", "check the path"),
     (lambda d: [str(SAMPLES / "titanic.csv"), "-t", "Survivd"],
      "target column 'Survivd' is not in the table", "did you mean 'survived'?"),
-    (lambda d: [str(d / "garbage.parquet"), "-t", "y"], "could not read", "complete"),
+    (lambda d: [str(d / "garbage.parquet"), "-t", "y"], "could not read", "damaged"),
     (lambda d: [str(d / "empty.csv"), "-t", "y"], "is empty", "header row"),
 ])
 def test_bad_input_is_one_clear_message_and_writes_nothing(

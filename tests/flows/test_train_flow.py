@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from flows.core.config import Settings
-from flows.core.ingest import read_table
 from flows.core.model import load_model
 from flows.core.store import Catalog
 from flows.core.training import evaluate_model, prepare_training
@@ -67,8 +66,9 @@ def test_registered_model_reloads_and_reproduces_the_flow_metrics(
     record = Catalog(Settings().catalog_path).model(summary["model_version"])
     model = load_model(record.artifact_path)
     assert model.version == summary["model_version"]
-    path, target = SAMPLE_RUNS[task]
-    prepared = prepare_training(read_table(Path(path)), target, 0.2, seed=0)
+    _, target = SAMPLE_RUNS[task]
+    snapshot = Settings().datasets_dir / f"{summary['dataset_hash'][:16]}.parquet"
+    prepared = prepare_training(pl.read_parquet(snapshot), target, 0.2, seed=0)
     again = evaluate_model(model, prepared, "model")
     assert again.metrics == pytest.approx(summary["metrics"], rel=1e-9)
 

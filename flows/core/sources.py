@@ -1,0 +1,289 @@
+"""Where tables come from: files of many formats and SQL databases, read into DuckDB.
+
+Every source ends up as a DuckDB relation named ``raw`` on a private in-memory connection,
+so cleaning, de-duplication and the snapshot write run out of core in DuckDB whatever the
+source was. Files DuckDB reads natively (CSV/TSV with its dialect sniffer, Parquet, JSON and
+NDJSON) are scanned in place; Excel and databases come through Python drivers (DuckDB's
+excel, sqlite and postgres extensions cannot be downloaded here).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import duckdb
+import polars as pl
+
+from flows.core.errors import SourceError
+
+CSV_SUFFIXES = {".csv": None, ".tsv": "\t", ".txt": None}
+FILE_FORMATS = ".csv, .tsv, .txt (optionally .gz), .parquet, .json, .ndjson/.jsonl, .xlsx"
+DB_SCHEMES = ("sqlite", "postgresql", "postgres")
+SAMPLE_BYTES = 1 << 16
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A parsed source: a file path, or a database URI with a table or a query."""
+
+    kind: str  # "csv", "parquet", "json", "excel", "sqlite", "postgresql"
+    location: str
+    table: str | None = None
+    query: str | None = None
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind in ("csv", "parquet", "json", "excel")
+
+    @property
+    def default_name(self) -> str:
+        if self.is_file:
+            name = Path(self.location).name
+            for suffix in (".gz", *CSV_SUFFIXES, ".parquet", ".json", ".ndjson", ".jsonl",
+                           ".xlsx"):
+                name = name.removesuffix(suffix)
+            return name or "dataset"
+        return self.table or "query"
+
+    def describe(self) -> str:
+        """The source as shown to people (no passwords)."""
+        if self.is_file:
+            return self.location
+        parsed = urlparse(self.location)
+        safe = parsed._replace(netloc=parsed.hostname or "") if parsed.password else parsed
+        return f"{safe.geturl()} ({'table ' + self.table if self.table else 'query'})"
+
+
+def parse_source(text: str, query: str | None = None) -> Source:
+    """Turn what the user typed into a Source, or say what is wrong with it."""
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme in DB_SCHEMES:
+        return _database_source(text, query)
+    if scheme:
+        raise SourceError(f"unsupported source scheme {scheme}://",
+                          "use a file path, sqlite:///file.db?table=T or postgresql://...")
+    path = Path(text).expanduser()
+    _check_file(path)
+    kind = file_kind(path)
+    if kind is None:
+        raise SourceError(f"unsupported file type: {path.name}",
+                          f"autopipe reads {FILE_FORMATS}; convert the file to one of them")
+    return Source(kind=kind, location=str(path.resolve()))
+
+
+def file_kind(path: Path) -> str | None:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    return {".parquet": "parquet", ".json": "json", ".ndjson": "json", ".jsonl": "json",
+            ".xlsx": "excel"}.get(last, "csv" if last in CSV_SUFFIXES else None)
+
+
+def load_raw(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Make the source's table available on ``conn`` as the view or table ``raw``."""
+    reader = {"csv": _load_csv, "parquet": _load_parquet, "json": _load_json,
+              "excel": _load_excel, "sqlite": _load_sqlite, "postgresql": _load_postgres}
+    reader[source.kind](conn, source)
+    if conn.execute("SELECT count(*) FROM raw").fetchall()[0][0] == 0:
+        raise SourceError(f"{source.describe()} has a header but no data rows",
+                          "give a table with at least a few dozen rows")
+
+
+def column_names(source: Source) -> list[str]:
+    """The columns alone, read cheaply, for checks before any real work."""
+    conn = duckdb.connect()
+    try:
+        if source.kind == "csv":
+            _load_csv(conn, source, sample_only=True)
+        else:
+            load_raw(conn, source)
+        return [d[0] for d in conn.sql("SELECT * FROM raw LIMIT 0").description]
+    finally:
+        conn.close()
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise SourceError(f"file not found: {path}",
+                          f"check the path (relative paths start from {Path.cwd()})")
+    if not path.is_file():
+        raise SourceError(f"{path} is not a file", "give the path of a data file")
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path} is empty", "give a file with a header row and data rows")
+
+
+def _fail(source: Source, what: str, exc: Exception, hint: str) -> SourceError:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return SourceError(f"could not read {source.describe()} as {what}: {first}", hint)
+
+
+def _text_encoding(path: Path) -> str:
+    """UTF-8 when the start decodes as UTF-8, else Latin-1; refuse binary content."""
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+    except OSError as exc:
+        raise SourceError(f"could not read {path}: {exc}", "check the file is not damaged") \
+            from exc
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 13))
+    if b"\x00" in sample or controls > len(sample) // 100:
+        raise SourceError(
+            f"{path} is not text in a supported encoding (UTF-8 or Latin-1): it holds binary data",
+            "export the table as CSV (UTF-8) or give a Parquet, JSON or Excel file")
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 4:  # not just a character cut at the sample's end
+            return "latin-1"
+    return "utf-8"
+
+
+def _load_csv(conn: duckdb.DuckDBPyConnection, source: Source, sample_only: bool = False) -> None:
+    path = Path(source.location)
+    encoding = _text_encoding(path)
+    options = f"encoding='{encoding}', strict_mode=true, null_padding=false"
+    delimiter = CSV_SUFFIXES.get(path.suffixes[0].lower() if path.suffixes else "")
+    if delimiter:
+        options += ", delim='\\t'"
+    sample = ", sample_size=2048" if sample_only else ""
+    sql = f"CREATE OR REPLACE VIEW raw AS SELECT * FROM read_csv({_quote(path)}, {options}{sample})"
+    try:
+        conn.execute(sql)
+        described = conn.sql("SELECT * FROM raw LIMIT 0").description
+        if not sample_only:
+            conn.execute("CREATE OR REPLACE TABLE raw_data AS SELECT * FROM raw")
+            conn.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_data")
+    except duckdb.Error as exc:
+        raise _csv_error(source, exc) from exc
+    if len(described) == 1:
+        header = _first_line(path, encoding)
+        if any(mark in header for mark in (",", ";", "\t", "|")):
+            raise SourceError(
+                f"{source.describe()} reads as a single column although its header has "
+                f"separators: {header[:80]!r}",
+                "the rows are ragged or the delimiter is inconsistent; fix the file so every "
+                "row has as many fields as the header")
+
+
+def _csv_error(source: Source, exc: duckdb.Error) -> SourceError:
+    text = str(exc)
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    if "Expected Number of Columns" in text or "too many columns" in text.lower():
+        where = f" on line {line.group(1)}" if line else ""
+        return SourceError(
+            f"{source.describe()} has rows with a different number of fields{where}",
+            "every row needs as many fields as the header; check quoting and delimiters")
+    return _fail(source, "CSV", exc, "check that it is a complete CSV file with a header row")
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding=encoding, errors="replace") as handle:
+        return handle.readline().strip()
+
+
+def _load_parquet(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    try:
+        conn.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM read_parquet("
+                     f"{_quote(Path(source.location))})")
+        conn.sql("SELECT * FROM raw LIMIT 0").description  # noqa: B018 - forces the footer read
+    except duckdb.Error as exc:
+        raise _fail(source, "Parquet", exc,
+                    "the file is damaged or still being written; wait for the writer to "
+                    "finish, or export it again") from exc
+
+
+def _load_json(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    try:
+        conn.execute(f"CREATE OR REPLACE TABLE raw_data AS SELECT * FROM read_json("
+                     f"{_quote(Path(source.location))})")
+        conn.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_data")
+    except duckdb.Error as exc:
+        raise _fail(source, "JSON", exc, "give a JSON array of objects, or one object per "
+                    "line (NDJSON)") from exc
+
+
+def _load_excel(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    try:
+        frame = pl.read_excel(source.location)
+    except Exception as exc:  # fastexcel raises its own error types
+        raise _fail(source, "Excel", exc, "give an .xlsx workbook whose first sheet holds "
+                    "the table, header in the first row") from exc
+    _register(conn, frame)
+
+
+def _database_source(text: str, query: str | None) -> Source:
+    parsed = urlparse(text)
+    kind = "sqlite" if parsed.scheme.lower() == "sqlite" else "postgresql"
+    tables = parse_qs(parsed.query).get("table", [])
+    table = tables[0] if tables else None
+    if (table is None) == (query is None):
+        raise SourceError("a database source needs a table or a query, not both or neither",
+                          "add ?table=NAME to the URI, or pass --query 'SELECT ...'")
+    if table and not _IDENTIFIER.match(table):
+        raise SourceError(f"{table!r} is not a plain table name",
+                          "use letters, digits, _ and an optional schema prefix, or --query")
+    location = parsed._replace(query="").geturl()
+    if kind == "sqlite":
+        # SQLAlchemy's convention: sqlite:///relative.db and sqlite:////absolute/path.db
+        path = Path((parsed.netloc + parsed.path).removeprefix("/")).expanduser()
+        location = str(path.resolve())
+        if not path.exists():
+            raise SourceError(f"SQLite database not found: {path}",
+                              "sqlite:///relative/path.db or sqlite:////absolute/path.db")
+    return Source(kind=kind, location=location, table=table, query=query)
+
+
+def _database_query(source: Source) -> str:
+    return source.query or f"SELECT * FROM {source.table}"
+
+
+def _load_sqlite(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    try:
+        with sqlite3.connect(f"file:{source.location}?mode=ro", uri=True) as db:
+            frame = pl.read_database(_database_query(source), db, infer_schema_length=None)
+    except (sqlite3.Error, pl.exceptions.PolarsError) as exc:
+        raise _fail(source, "a SQLite table", exc,
+                    "check the table name or the query, and that the file is a SQLite "
+                    "database") from exc
+    _register(conn, frame)
+
+
+def _load_postgres(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(source.location, connect_timeout=10) as db:
+            frame = pl.read_database(_database_query(source), db, infer_schema_length=None)
+    except psycopg.OperationalError as exc:
+        raise SourceError(
+            f"could not connect to {source.describe()}: {str(exc).strip().splitlines()[0]}",
+            "check host, port, database, user and password, and that the server is "
+            "running") from exc
+    except (psycopg.Error, pl.exceptions.PolarsError) as exc:
+        raise _fail(source, "a PostgreSQL table", exc,
+                    "check the table name or the query") from exc
+    _register(conn, frame)
+
+
+def _register(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
+    conn.register("raw_frame", frame.to_arrow())
+    conn.execute("CREATE OR REPLACE TABLE raw_data AS SELECT * FROM raw_frame")
+    conn.unregister("raw_frame")
+    conn.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_data")
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
