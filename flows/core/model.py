@@ -97,13 +97,17 @@ def load_model(path: Path) -> FittedModel:
 
 
 def _coerce(values: pd.Series, column: str, kind: str) -> pd.Series:
-    if kind != "number":
+    if kind == "number":
+        converted = pd.to_numeric(values, errors="coerce").astype(float)
+        expected = "a number"
+    elif kind == "datetime":
+        converted = pd.to_datetime(values, errors="coerce", format="mixed")
+        expected = "a date or date-time (ISO 8601, e.g. 2024-03-01 12:00:00)"
+    else:
         return values.astype(object).where(values.notna(), None)
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() & values.notna()
+    bad = converted.isna() & values.notna()
     if bad.any():
-        example = values[bad].iloc[0]
         raise InputValidationError(
-            f"field {column!r} must be a number, got {example!r}",
-            f"send a number or null for {column!r}")
-    return numbers.astype(float)
+            f"field {column!r} must be {expected}, got {values[bad].iloc[0]!r}",
+            f"send {expected} or null for {column!r}")
+    return converted

@@ -14,6 +14,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
 from flows.core.evaluate import classification_metrics, regression_metrics
+from flows.core.leakage import find_leaks, find_linear_identity
 from flows.core.model import FittedModel
 from flows.core.prepare import Preparation, plan_preparation
 from flows.core.split import Split, split_frame
@@ -36,11 +37,18 @@ class PreparedData:
 
 def prepare_training(frame: pl.DataFrame, target: str, test_size: float,
                      seed: int) -> PreparedData:
-    """Split, plan the features from the training part, fit the preprocessing on it."""
+    """Split, plan the features from the training part (leaks left out), fit the
+    preprocessing on it."""
     split = split_frame(frame, target, test_size, seed)
-    plan = plan_preparation(split.x_train)
+    plan = plan_preparation(split.x_train, split.task)
+    leaks = find_leaks(split.x_train, split.y_train, split.task, plan.feature_columns, seed)
+    if split.task is Task.REGRESSION:
+        kept = tuple(c for c in plan.feature_columns if c not in {e.column for e in leaks})
+        leaks += find_linear_identity(split.x_train, split.y_train, kept, seed)
+    plan = plan.without(leaks)
     preprocessor = plan.build()
-    x_train = preprocessor.fit_transform(split.x_train[list(plan.feature_columns)])
+    x_train = preprocessor.fit_transform(split.x_train[list(plan.feature_columns)],
+                                         split.y_train)
     return PreparedData(split, plan, preprocessor, np.asarray(x_train, dtype=float))
 
 
