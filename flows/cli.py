@@ -291,6 +291,15 @@ def _print_summary(summary: dict[str, Any]) -> None:
         stages.add_row(stage["stage"], _fmt(stage["wall_s"], 2), _fmt(stage["cpu_s"], 2),
                        _fmt(stage["peak_rss_mb"], 0))
     out.print(stages)
+    if summary["training_rows_before_cap"]:
+        out.print(f"[yellow]sampled[/] baselines and search trained on {summary['training_rows']}"
+                  f" of {summary['training_rows_before_cap']} training rows (stratified; cap "
+                  "AUTOPIPE_SEARCH__MAX_ROWS); the test part was used whole")
+    balance = summary["class_balance"]
+    if balance and balance["weighted"]:
+        out.print(f"[yellow]imbalanced[/] class {balance['minority_class']!r} is "
+                  f"{balance['minority_share']:.1%} of the training rows; the search used "
+                  "balanced class weights")
     if summary["duplicates_dropped"]:
         out.print(f"[yellow]dropped[/] {summary['duplicates_dropped']} exact duplicate rows")
     if summary["dropped_missing_target"]:

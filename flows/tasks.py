@@ -35,9 +35,10 @@ def ingest_source(source: str, target: str, datasets_dir: Path, name: str | None
 
 
 @task(name="prepare", cache_policy=NO_CACHE)
-def prepare(dataset: DatasetRef, target: str, test_size: float,
-            seed: int) -> training.PreparedData:
-    return training.prepare_training(ingest.read_snapshot(dataset), target, test_size, seed)
+def prepare(dataset: DatasetRef, target: str, test_size: float, seed: int,
+            max_rows: int) -> training.PreparedData:
+    return training.prepare_training(ingest.read_snapshot(dataset), target, test_size, seed,
+                                     max_rows)
 
 
 @task(name="baseline", cache_policy=NO_CACHE)
@@ -48,8 +49,9 @@ def fit_baselines(x: np.ndarray, y: np.ndarray, task_kind: Task,
 
 @task(name="search", cache_policy=NO_CACHE)
 def run_search(x: np.ndarray, y: np.ndarray, task_kind: Task, budget_s: float, seed: int,
-               n_jobs: int) -> search.SearchResult:
-    return search.run_search(x, y, task_kind, budget_s, seed, n_jobs)
+               n_jobs: int, sample_weight: np.ndarray | None) -> search.SearchResult:
+    return search.run_search(x, y, task_kind, budget_s, seed, n_jobs,
+                             sample_weight=sample_weight)
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)

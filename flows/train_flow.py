@@ -25,7 +25,7 @@ from flows.core.evaluate import MAIN_METRIC
 from flows.core.ingest import remove_snapshot
 from flows.core.progress import ProgressEvent, emit
 from flows.core.resources import measure
-from flows.core.training import as_model
+from flows.core.training import PreparedData, as_model
 from flows.core.types import ModelRecord, RunRecord, StageUsage
 
 
@@ -56,12 +56,14 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         if ingested.created:
             undo.callback(remove_snapshot, dataset)
         with _stage("prepare", usages):
-            prepared = tasks.prepare(dataset, target, settings.search.test_size, seed)
+            prepared = tasks.prepare(dataset, target, settings.search.test_size, seed,
+                                     settings.search.max_rows)
         x, y, task_kind = prepared.x_train, prepared.split.y_train, prepared.task
         with _stage("baseline", usages):
             baselines = tasks.fit_baselines(x, y, task_kind, seed)
         with _stage("search", usages):
-            found = tasks.run_search(x, y, task_kind, budget, seed, settings.search.n_jobs)
+            found = tasks.run_search(x, y, task_kind, budget, seed, settings.search.n_jobs,
+                                     prepared.sample_weight)
         version = registry.model_version(dataset.name, run_id)
         models = {"model": as_model(prepared, found.estimator, found.learner, version)} | {
             role: as_model(prepared, estimator, learner, f"{version}-{role}")
@@ -75,6 +77,9 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
                 "learner": found.learner, "config": found.config, "seed": seed,
                 "budget_s": budget, "metrics": {e.role: e.metrics for e in evaluations},
                 "input_schema": winner.input_schema,
+                "class_balance": prepared.balance.as_dict() if prepared.balance else None,
+                "training_rows": len(prepared.split.x_train),
+                "training_rows_before_cap": prepared.split.train_rows_before_cap,
                 "excluded_columns": [asdict(e) for e in prepared.plan.exclusions]}
         with _stage("register", usages):
             artifact_dir = tasks.save_artifact(winner, settings.models_dir, card)
@@ -94,7 +99,7 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
             flow_run_id=flow_run.get_id())
         tasks.record_run(settings.catalog_path, record)
         undo.pop_all()
-    return _summary(record, model_tag, prepared.split.dropped_missing_target)
+    return _summary(record, model_tag, prepared)
 
 
 def _remove_published(version: str) -> None:
@@ -103,7 +108,7 @@ def _remove_published(version: str) -> None:
     remove_model(version)
 
 
-def _summary(record: RunRecord, model_tag: str, dropped_missing_target: int) -> dict[str, Any]:
+def _summary(record: RunRecord, model_tag: str, prepared: PreparedData) -> dict[str, Any]:
     """The JSON-ready result of a run: what ``autopipe run --json`` prints."""
     by_role = {e.role: e for e in record.evaluations}
     return {
@@ -112,7 +117,10 @@ def _summary(record: RunRecord, model_tag: str, dropped_missing_target: int) -> 
         "dataset_hash": record.dataset.content_hash,
         "rows": record.dataset.rows,
         "duplicates_dropped": record.dataset.report.get("duplicates_dropped", 0),
-        "dropped_missing_target": dropped_missing_target,
+        "dropped_missing_target": prepared.split.dropped_missing_target,
+        "training_rows": len(prepared.split.x_train),
+        "training_rows_before_cap": prepared.split.train_rows_before_cap,
+        "class_balance": prepared.balance.as_dict() if prepared.balance else None,
         "target": record.target,
         "task": record.task.value,
         "main_metric": record.main_metric,

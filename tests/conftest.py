@@ -26,7 +26,8 @@ os.environ.update({
     "DO_NOT_TRACK": "1",
     "BENTOML_DO_NOT_TRACK": "True",
     "BENTOML_HOME": str(SESSION_HOME / "bentoml"),
-    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+    # As the CLI sets it: Prefect prints nothing on the console, errors reach the user once.
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
 })
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"

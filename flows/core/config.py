@@ -23,6 +23,9 @@ class SearchSettings(BaseModel):
     """Share of rows held out for the final evaluation; the search never sees them."""
     n_jobs: int = -1
     """Threads per trial; -1 uses every core."""
+    max_rows: int = Field(250_000, gt=100)
+    """Training rows above this are sampled down (stratified) for the baselines and the
+    search; the held-out test part is always used whole."""
 
 
 class ServeSettings(BaseModel):

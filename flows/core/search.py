@@ -64,7 +64,8 @@ def score_from_loss(metric: str, loss: float) -> float:
 
 
 def run_search(x: np.ndarray, y: np.ndarray, task: Task, budget_s: float, seed: int,
-               n_jobs: int = -1, learners: tuple[str, ...] | None = None) -> SearchResult:
+               n_jobs: int = -1, learners: tuple[str, ...] | None = None,
+               sample_weight: np.ndarray | None = None) -> SearchResult:
     """Search within ``budget_s`` seconds; return the best model refit on all of ``x``."""
     metric = SEARCH_METRIC[task]
     automl = AutoML()
@@ -78,7 +79,10 @@ def run_search(x: np.ndarray, y: np.ndarray, task: Task, budget_s: float, seed: 
             metric=metric, time_budget=budget_s, estimator_list=list(learners or LEARNERS[task]),
             seed=seed, n_jobs=n_jobs, log_file_name=str(log_file), log_type="all", verbose=3,
             ensemble=False, retrain_full="budget", model_history=False, early_stop=True,
-            custom_hp=CUSTOM_SPACE)
+            custom_hp=CUSTOM_SPACE,
+            # FLAML splits whatever sample_weight it is given, None included: pass it only
+            # when there are weights.
+            **({"sample_weight": sample_weight} if sample_weight is not None else {}))
         trials = read_trials(log_file)
     if automl.model is None or automl.best_estimator is None:
         raise SearchError(f"no model finished training within {budget_s:g} s",

@@ -90,22 +90,31 @@ def load_raw(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
     reader = {"csv": _load_csv, "parquet": _load_parquet, "json": _load_json,
               "excel": _load_excel, "sqlite": _load_sqlite, "postgresql": _load_postgres}
     reader[source.kind](conn, source)
-    if conn.execute("SELECT count(*) FROM raw").fetchall()[0][0] == 0:
-        raise SourceError(f"{source.describe()} has a header but no data rows",
-                          "give a table with at least a few dozen rows")
+    _require_rows(conn, source)
 
 
 def column_names(source: Source) -> list[str]:
-    """The columns alone, read cheaply, for checks before any real work."""
+    """The columns, read cheaply (a CSV's first rows, a query's first row), for the checks
+    before any real work; fails as a full read would on an unreadable or empty table."""
     conn = duckdb.connect()
     try:
         if source.kind == "csv":
             _load_csv(conn, source, sample_only=True)
-        else:
+        elif source.is_file:
             load_raw(conn, source)
+        else:
+            query = f"SELECT * FROM ({_database_query(source)}) AS peek LIMIT 1"
+            load_raw(conn, Source(source.kind, source.location, None, query))
+        _require_rows(conn, source)
         return [d[0] for d in conn.sql("SELECT * FROM raw LIMIT 0").description]
     finally:
         conn.close()
+
+
+def _require_rows(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    if not conn.execute("SELECT count(*) FROM (SELECT 1 FROM raw LIMIT 1)").fetchall()[0][0]:
+        raise SourceError(f"{source.describe()} has a header but no data rows",
+                          "give a table with at least a few dozen rows")
 
 
 def _check_file(path: Path) -> None:

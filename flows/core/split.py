@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,8 @@ class Split:
     y_test: np.ndarray
     classes: tuple[object, ...]
     dropped_missing_target: int
+    train_rows_before_cap: int | None = None
+    """Set when the training part was sampled down to the row cap."""
 
 
 def detect_task(target: pl.Series) -> Task:
@@ -44,6 +46,22 @@ def detect_task(target: pl.Series) -> Task:
     elif target.dtype.is_integer() and distinct > MAX_CLASSES_FOR_INTEGER_TARGET:
         return Task.REGRESSION
     return Task.BINARY if distinct == 2 else Task.MULTICLASS
+
+
+def cap_training_rows(split: Split, max_rows: int, seed: int) -> Split:
+    """Keep a (stratified) sample of at most ``max_rows`` training rows; the test part stays
+    whole, so the reported metrics still cover every held-out row."""
+    rows = len(split.x_train)
+    if rows <= max_rows:
+        return split
+    stratify = split.y_train if split.task.is_classification else None
+    if stratify is not None and np.bincount(stratify).min() < 2:
+        stratify = None
+    keep, _ = train_test_split(np.arange(rows), train_size=max_rows, random_state=seed,
+                               stratify=stratify)
+    keep = np.sort(keep)
+    return replace(split, x_train=split.x_train.iloc[keep].reset_index(drop=True),
+                   y_train=split.y_train[keep], train_rows_before_cap=rows)
 
 
 def split_frame(frame: pl.DataFrame, target: str, test_size: float, seed: int) -> Split:

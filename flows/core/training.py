@@ -14,10 +14,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
 from flows.core.evaluate import classification_metrics, regression_metrics
+from flows.core.imbalance import ClassBalance, balancing_weights, class_balance
 from flows.core.leakage import find_leaks, find_linear_identity
 from flows.core.model import FittedModel
 from flows.core.prepare import Preparation, plan_preparation
-from flows.core.split import Split, split_frame
+from flows.core.split import Split, cap_training_rows, split_frame
 from flows.core.types import Evaluation, Task
 
 
@@ -29,17 +30,21 @@ class PreparedData:
     plan: Preparation
     preprocessor: ColumnTransformer
     x_train: np.ndarray
+    balance: ClassBalance | None = None
+    sample_weight: np.ndarray | None = None
 
     @property
     def task(self) -> Task:
         return self.split.task
 
 
-def prepare_training(frame: pl.DataFrame, target: str, test_size: float,
-                     seed: int) -> PreparedData:
-    """Split, plan the features from the training part (leaks left out), fit the
-    preprocessing on it."""
+def prepare_training(frame: pl.DataFrame, target: str, test_size: float, seed: int,
+                     max_rows: int | None = None) -> PreparedData:
+    """Split, cap the training rows, plan the features from the training part (leaks left
+    out), fit the preprocessing on it, and weigh classes if they are badly imbalanced."""
     split = split_frame(frame, target, test_size, seed)
+    if max_rows:
+        split = cap_training_rows(split, max_rows, seed)
     plan = plan_preparation(split.x_train, split.task)
     leaks = find_leaks(split.x_train, split.y_train, split.task, plan.feature_columns, seed)
     if split.task is Task.REGRESSION:
@@ -49,7 +54,11 @@ def prepare_training(frame: pl.DataFrame, target: str, test_size: float,
     preprocessor = plan.build()
     x_train = preprocessor.fit_transform(split.x_train[list(plan.feature_columns)],
                                          split.y_train)
-    return PreparedData(split, plan, preprocessor, np.asarray(x_train, dtype=float))
+    balance = class_balance(split.y_train, split.classes) if split.task.is_classification \
+        else None
+    weights = balancing_weights(split.y_train, balance) if balance else None
+    return PreparedData(split, plan, preprocessor, np.asarray(x_train, dtype=float), balance,
+                        weights)
 
 
 def as_model(prepared: PreparedData, estimator: Any, learner: str, version: str) -> FittedModel:

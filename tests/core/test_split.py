@@ -57,3 +57,14 @@ def test_all_missing_target_is_rejected() -> None:
         "y": pl.String})
     with pytest.raises(SchemaError, match="missing in every row"):
         split_frame(data, "y", 0.2, seed=0)
+
+
+def test_training_rows_are_capped_by_a_stratified_sample() -> None:
+    from flows.core.split import cap_training_rows
+
+    split = split_frame(frame(1000).with_row_index("row"), "y", 0.2, seed=0)
+    capped = cap_training_rows(split, 200, seed=0)
+    assert len(capped.x_train) == 200 and capped.train_rows_before_cap == 800
+    assert (capped.y_train == 1).sum() == 40  # the rare class keeps its 20% share
+    assert len(capped.x_test) == 200  # the test part stays whole
+    assert cap_training_rows(split, 5000, seed=0) is split

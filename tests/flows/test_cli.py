@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,24 +25,65 @@ def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize(("make_args", "message", "hint"), [
-    (lambda d: [str(d / "missing.csv"), "-t", "y"], "file not found", "check the path"),
-    (lambda d: [str(SAMPLES / "titanic.csv"), "-t", "Survivd"],
-     "target column 'Survivd' is not in the table", "did you mean 'survived'?"),
-    (lambda d: [str(d / "garbage.parquet"), "-t", "y"], "could not read", "damaged"),
-    (lambda d: [str(d / "empty.csv"), "-t", "y"], "is empty", "header row"),
-])
-def test_bad_input_is_one_clear_message_and_writes_nothing(
-        fresh_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        make_args: Any, message: str, hint: str) -> None:
-    (tmp_path / "garbage.parquet").write_bytes(b"\x89PNG\x00\x01" * 500)
-    (tmp_path / "empty.csv").write_text("")
-    before = tree(fresh_home)
-    code, _, err = cli(["run", *make_args(tmp_path), "--budget", "1"], capsys)
-    assert code == 2
-    assert message in err and hint in err
+BAD_INPUTS: dict[str, tuple[str | bytes, str, str]] = {
+    # file name: (content, expected message (regex), expected hint (regex))
+    "empty.csv": ("", "is empty", "header row"),
+    "header_only.csv": ("a,y\n", "no data rows", "at least"),
+    "garbage.csv": (b"\x00\x9f\x01GIF89a\x02" * 300, "binary data", "export"),
+    "utf16.csv": ("a,y\n1,2\n".encode("utf-16"), "not text in a supported encoding",
+                  "UTF-8"),
+    "ragged.csv": ("a,b,y\n1,2,3\n4,5,6,7,8\n9,10,11\n",
+                   "different number of fields|single column", "every row"),
+    "one_class.csv": ("x,y\n" + "".join(f"{i},same\n" for i in range(40)),
+                      "1 distinct value", "another target"),
+    "all_missing.csv": ("x,y\n" + "".join(f"{i},\n" for i in range(40)),
+                        "missing in every row", "choose a column"),
+    "no_feature.csv": ("id,y\n" + "".join(f"{i},{i % 2}\n" for i in range(40)),
+                       "no usable feature column", "add columns"),
+    "truncated.parquet": (b"PAR1" + b"\x15\x00" * 40, "could not read .* as Parquet",
+                          "damaged or still being written"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_is_one_clear_message_and_changes_nothing(
+        prefect_api: str, fresh_home: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], name: str) -> None:
+    content, message, hint = BAD_INPUTS[name]
+    source = tmp_path / name
+    if isinstance(content, bytes):
+        source.write_bytes(content)
+    else:
+        source.write_text(content)
+    Catalog(Settings().catalog_path).table_counts()  # an existing, empty catalog
+    before = {p: p.stat().st_mtime_ns for p in fresh_home.rglob("*") if p.is_file()}
+    code, _, err = cli(["run", str(source), "-t", "y", "--budget", "1"], capsys)
+    assert code == 2, err
+    error_lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and re.search(message, error_lines[0]), err
+    assert re.search(hint, err.split("hint:", 1)[1]), err
     assert "Traceback" not in err
-    assert tree(fresh_home) == before
+    after = {p: p.stat().st_mtime_ns for p in fresh_home.rglob("*") if p.is_file()
+             if not p.name.endswith(".lock")}
+    assert after == {p: t for p, t in before.items() if not p.name.endswith(".lock")}
+    assert Catalog(Settings().catalog_path).table_counts()["datasets"] == 0
+
+
+@pytest.mark.parametrize(("args", "message", "hint"), [
+    (["missing.csv", "-t", "y"], "file not found", "check the path"),
+    ([str(SAMPLES / "titanic.csv"), "-t", "Survivd"],
+     "target column 'Survivd' is not in the table", "did you mean 'survived'?"),
+    (["postgresql://nobody@127.0.0.1:1/none?table=t", "-t", "y"], "could not connect",
+     "server is running"),
+    (["{tmp}/table.xml", "-t", "y"], "unsupported file type", ".parquet"),
+])
+def test_bad_arguments_fail_before_any_work(
+        fresh_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+        message: str, hint: str) -> None:
+    (tmp_path / "table.xml").write_text("<table/>")
+    code, _, err = cli(["run", *(a.format(tmp=tmp_path) for a in args)], capsys)
+    assert code == 2 and message in err and hint in err and "Traceback" not in err
+    assert tree(fresh_home) == set()
 
 
 def test_a_run_that_fails_mid_way_leaves_the_store_as_it_was(
