@@ -32,6 +32,8 @@ from flows.core.types import DatasetRef
 
 INGEST_LOGIC_VERSION = b"autopipe-ingest-2\0"
 PARTIAL_MARK = ".partial-"
+INGEST_MEMORY_MB = 2048
+"""DuckDB's memory limit while ingesting; past it, work spills to a temporary directory."""
 
 
 @dataclass(frozen=True)
@@ -114,9 +116,10 @@ def require_columns(columns: list[str], target: str) -> None:
 def _ingest_connection() -> Iterator[duckdb.DuckDBPyConnection]:
     """A private in-memory DuckDB that spills to a temporary directory past its memory limit."""
     spill = tempfile.mkdtemp(prefix="autopipe-ingest-")
-    limit_mb = max(512, int(psutil.virtual_memory().total / 2**20 * 0.25))
+    limit_mb = min(INGEST_MEMORY_MB, int(psutil.virtual_memory().total / 2**20 * 0.25))
     conn = duckdb.connect(config={"memory_limit": f"{limit_mb}MB", "temp_directory": spill,
                                   "preserve_insertion_order": True})
+    conn.execute("SET enable_progress_bar = false")
     try:
         yield conn
     finally:

@@ -86,7 +86,7 @@ def file_kind(path: Path) -> str | None:
 
 
 def load_raw(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """Make the source's table available on ``conn`` as the view or table ``raw``."""
+    """Load the source's table into table ``raw_data`` (seen through the view ``raw``)."""
     reader = {"csv": _load_csv, "parquet": _load_parquet, "json": _load_json,
               "excel": _load_excel, "sqlite": _load_sqlite, "postgresql": _load_postgres}
     reader[source.kind](conn, source)
@@ -100,6 +100,8 @@ def column_names(source: Source) -> list[str]:
     try:
         if source.kind == "csv":
             _load_csv(conn, source, sample_only=True)
+        elif source.kind == "parquet":
+            _load_parquet(conn, source, footer_only=True)
         elif source.is_file:
             load_raw(conn, source)
         else:
@@ -203,11 +205,16 @@ def _first_line(path: Path, encoding: str) -> str:
         return handle.readline().strip()
 
 
-def _load_parquet(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+def _load_parquet(conn: duckdb.DuckDBPyConnection, source: Source,
+                  footer_only: bool = False) -> None:
+    scan = f"read_parquet({_quote(Path(source.location))})"
     try:
-        conn.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM read_parquet("
-                     f"{_quote(Path(source.location))})")
-        conn.sql("SELECT * FROM raw LIMIT 0").description  # noqa: B018 - forces the footer read
+        if footer_only:
+            conn.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM {scan}")
+            conn.sql("SELECT * FROM raw LIMIT 0").description  # noqa: B018 - reads the footer
+            return
+        conn.execute(f"CREATE OR REPLACE TABLE raw_data AS SELECT * FROM {scan}")
+        conn.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_data")
     except duckdb.Error as exc:
         raise _fail(source, "Parquet", exc,
                     "the file is damaged or still being written; wait for the writer to "
