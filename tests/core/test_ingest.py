@@ -150,3 +150,11 @@ def test_unknown_target_suggests_close_names(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match="'survivd' is not in the table") as info:
         check_source(str(source), "survivd")
     assert "'Survived'" in info.value.hint
+
+
+def test_report_flags_columns_a_model_will_skip(tmp_path: Path) -> None:
+    rows = "".join(f"{i},same,,{i % 3}\n" for i in range(50))
+    result = ingest_file(write(tmp_path / "t.csv", "id,const,empty,k\n" + rows), tmp_path / "d")
+    flags = {c["name"]: c["flag"] for c in result.dataset.report["columns"]}
+    assert flags == {"id": "unique per row", "const": "constant", "empty": "all missing",
+                     "k": None}
