@@ -169,6 +169,7 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, source: Source, sample_only: bool
     sample = ", sample_size=2048" if sample_only else ""
     sql = f"CREATE OR REPLACE VIEW raw AS SELECT * FROM read_csv({_quote(path)}, {options}{sample})"
     try:
+        _check_dialect(conn, source, options)
         conn.execute(sql)
         described = conn.sql("SELECT * FROM raw LIMIT 0").description
         if not sample_only:
@@ -184,6 +185,22 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, source: Source, sample_only: bool
                 f"separators: {header[:80]!r}",
                 "the rows are ragged or the delimiter is inconsistent; fix the file so every "
                 "row has as many fields as the header")
+
+
+def _check_dialect(conn: duckdb.DuckDBPyConnection, source: Source, options: str) -> None:
+    """Refuse what DuckDB's sniffer would otherwise read silently wrong: lines skipped before
+    the first consistent row, or no header row (columns named column0, column1, ...)."""
+    delimiter, skipped, has_header = conn.execute(
+        f"SELECT Delimiter, SkipRows, HasHeader FROM sniff_csv({_quote(Path(source.location))}, "
+        f"{options})").fetchall()[0]
+    if skipped:
+        raise SourceError(
+            f"{source.describe()}: the first {skipped} line(s) do not match the rest of the file "
+            f"(the delimiter looks like {delimiter!r} after them)",
+            "make the first line the header and use one delimiter on every line")
+    if not has_header:
+        raise SourceError(f"{source.describe()} has no header row: its first line looks like data",
+                          "add a first line with the column names")
 
 
 def _csv_error(source: Source, exc: duckdb.Error) -> SourceError:

@@ -119,6 +119,8 @@ def test_changed_content_gets_a_new_version(tmp_path: Path) -> None:
     ("garbage.csv", b"\x00\x01\x02binary\xff\xfe" * 200, "holds binary data"),
     ("ragged.csv", "a,b\n1,2\n3,4,5\n6,7\n", "different number of fields|single column"),
     ("truncated.parquet", b"PAR1" + b"\x00" * 50, "damaged or still being written"),
+    ("mixed_delimiters.csv", "a,b,c\n1;2;3\n4;5;6\n", "do not match the rest"),
+    ("no_header.csv", "1,2.5,3\n4,5.5,6\n7,8.5,9\n", "no header row|do not match"),
     ("table.xml", "<a/>", "unsupported file type"),
     ("bad.json", "{not json", "could not read"),
 ])

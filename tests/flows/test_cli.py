@@ -34,6 +34,8 @@ BAD_INPUTS: dict[str, tuple[str | bytes, str, str]] = {
                   "UTF-8"),
     "ragged.csv": ("a,b,y\n1,2,3\n4,5,6,7,8\n9,10,11\n",
                    "different number of fields|single column", "every row"),
+    "wrong_delimiter.csv": ("a,b,y\n1;2;3\n4;5;6\n", "do not match the rest",
+                            "one delimiter"),
     "one_class.csv": ("x,y\n" + "".join(f"{i},same\n" for i in range(40)),
                       "1 distinct value", "another target"),
     "all_missing.csv": ("x,y\n" + "".join(f"{i},\n" for i in range(40)),
