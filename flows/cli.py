@@ -70,12 +70,14 @@ def train_once(settings: Settings, source: str, target: str, budget: float | Non
     from flows.progress_display import RunProgress
     from flows.train_flow import train
 
-    arguments = {"source": source, "target": target, "budget_s": budget, "name": name,
-                 "seed": seed, "query": query}
+    def run_flow() -> dict[str, Any]:
+        return train(source=source, target=target, budget_s=budget, name=name, seed=seed,
+                     query=query)
+
     if not show_progress:
-        return train(**arguments)
+        return run_flow()
     with RunProgress(err):
-        return train(**arguments)
+        return run_flow()
 
 
 @app.command()

@@ -44,8 +44,8 @@ class Settings(BaseSettings):
 
     home: Path = Path("data")
     """Where the catalog, snapshots, models, reports, logs and tool state live."""
-    search: SearchSettings = SearchSettings()
-    serve: ServeSettings = ServeSettings()
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
     @property
     def root(self) -> Path:
