@@ -61,7 +61,7 @@ class RunProgress(logging.Handler):
         if event.status == "running" and event.best_score is not None:
             self.progress.update(
                 task_id, total=event.budget_s, completed=event.elapsed_s,
-                status=f"best {event.best_learner} {event.best_score:.4f}")
+                status=f"best {event.best_learner} {event.metric} {event.best_score:.4f}")
         elif event.status == "finished":
             total = self.progress.tasks[task_id].total or 1.0
             current = self.progress.tasks[task_id].fields.get("status", "")

@@ -24,6 +24,7 @@ class ProgressEvent:
     budget_s: float | None = None
     best_score: float | None = None
     best_learner: str | None = None
+    metric: str | None = None
 
 
 def emit(event: ProgressEvent) -> None:
