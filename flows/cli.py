@@ -306,6 +306,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
                   "balanced class weights")
     if summary["duplicates_dropped"]:
         out.print(f"[yellow]dropped[/] {summary['duplicates_dropped']} exact duplicate rows")
+    if summary["dropped_single_row_classes"]:
+        out.print(f"[yellow]dropped[/] the rows of classes seen only once: "
+                  f"{', '.join(summary['dropped_single_row_classes'])}")
     if summary["dropped_missing_target"]:
         out.print(f"[yellow]dropped[/] {summary['dropped_missing_target']} rows without a "
                   f"value in {summary['target']!r}")

@@ -118,6 +118,7 @@ def _summary(record: RunRecord, model_tag: str, prepared: PreparedData) -> dict[
         "rows": record.dataset.rows,
         "duplicates_dropped": record.dataset.report.get("duplicates_dropped", 0),
         "dropped_missing_target": prepared.split.dropped_missing_target,
+        "dropped_single_row_classes": list(prepared.split.dropped_single_row_classes),
         "training_rows": len(prepared.split.x_train),
         "training_rows_before_cap": prepared.split.train_rows_before_cap,
         "class_balance": prepared.balance.as_dict() if prepared.balance else None,

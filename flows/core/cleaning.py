@@ -59,9 +59,7 @@ def clean(conn: duckdb.DuckDBPyConnection, deduplicate: bool = True) -> CleanRep
         name: f"CASE WHEN trim({q(name)}) IN ({tokens}) THEN NULL ELSE trim({q(name)}) END"
         for name in text_columns}
     casts = _infer_text_types(conn, trimmed)
-    select = ", ".join(
-        f"{_typed(trimmed[name], casts.get(name))} AS {q(name)}" if name in trimmed
-        else q(name) for name, _ in schema)
+    select = ", ".join(_column_expression(name, dtype, trimmed, casts) for name, dtype in schema)
     rows_read = _count(conn, "raw_data")
     nulls_before = _null_counts(conn, "raw_data", text_columns)
     conn.execute(f"CREATE OR REPLACE TABLE clean AS SELECT {select} FROM raw_data")
@@ -157,6 +155,15 @@ def _parse_counts(conn: duckdb.DuckDBPyConnection, trimmed: dict[str, str],
                 ("BIGINT", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP"), parsed, strict=True)
              if present and count == present), None)
     return found
+
+
+def _column_expression(name: str, dtype: str, trimmed: dict[str, str],
+                       casts: dict[str, str]) -> str:
+    if name in trimmed:
+        return f"{_typed(trimmed[name], casts.get(name))} AS {q(name)}"
+    if dtype.startswith("DECIMAL"):  # exact decimals (PostgreSQL numeric) become floats
+        return f"CAST({q(name)} AS DOUBLE) AS {q(name)}"
+    return q(name)
 
 
 def _typed(expr: str, sql_type: str | None) -> str:

@@ -65,3 +65,10 @@ def as_documents(values: Any) -> np.ndarray:
     frame = pd.DataFrame(values)
     column = frame.iloc[:, 0]
     return column.astype(object).where(column.notna(), "").astype(str).to_numpy()
+
+
+def finite_or_nan(values: Any) -> np.ndarray:
+    """Numbers as floats with infinities turned into NaN, for the imputer that follows."""
+    array = np.array(pd.DataFrame(values).to_numpy(dtype=float, na_value=np.nan), copy=True)
+    array[~np.isfinite(array)] = np.nan
+    return array

@@ -53,7 +53,8 @@ def find_linear_identity(features: pd.DataFrame, y: np.ndarray, columns: tuple[s
     """Numeric columns that, with the others, reproduce a numeric target exactly."""
     numeric = [c for c in columns if pd.api.types.is_numeric_dtype(features[c])
                and not pd.api.types.is_bool_dtype(features[c])]
-    frame = features[numeric].astype(float).assign(__y=y).dropna()
+    frame = features[numeric].astype(float).assign(__y=y).replace([np.inf, -np.inf], np.nan)
+    frame = frame.dropna()
     if len(numeric) < 2 or len(frame) < 50:
         return []
     if len(frame) > SAMPLE_ROWS:
@@ -87,7 +88,7 @@ def _encode(values: pd.Series) -> np.ndarray:
         numbers = values.astype("int64").astype(float)
         return np.where(values.isna(), -1.0, numbers).reshape(-1, 1)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        as_float = values.astype(float)
+        as_float = values.astype(float).replace([np.inf, -np.inf], np.nan)
         return as_float.fillna(as_float.median() if as_float.notna().any() else 0.0) \
             .to_numpy().reshape(-1, 1)
     codes, _ = pd.factorize(values.astype(object), use_na_sentinel=True)

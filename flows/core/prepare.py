@@ -26,7 +26,7 @@ from sklearn.preprocessing import (
 )
 
 from flows.core.errors import SchemaError
-from flows.core.features import DateTimeFeatures, as_documents, as_text
+from flows.core.features import DateTimeFeatures, as_documents, as_text, finite_or_nan
 from flows.core.types import Exclusion, Task
 
 ONE_HOT_MAX_LEVELS = 15
@@ -86,6 +86,7 @@ class Preparation:
         parts: list[tuple[str, Pipeline | TfidfVectorizer, list[str] | str]] = []
         if self.numeric:
             parts.append(("numeric", make_pipeline(
+                FunctionTransformer(finite_or_nan, feature_names_out="one-to-one"),
                 SimpleImputer(strategy="median", add_indicator=True), StandardScaler()),
                 list(self.numeric)))
         if self.low_cardinality:

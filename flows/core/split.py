@@ -27,6 +27,8 @@ class Split:
     y_test: np.ndarray
     classes: tuple[object, ...]
     dropped_missing_target: int
+    dropped_single_row_classes: tuple[str, ...] = ()
+    """Classes seen in one row only: their rows were dropped (they can't be learnt and tested)."""
     train_rows_before_cap: int | None = None
     """Set when the training part was sampled down to the row cap."""
 
@@ -65,25 +67,34 @@ def cap_training_rows(split: Split, max_rows: int, seed: int) -> Split:
 
 
 def split_frame(frame: pl.DataFrame, target: str, test_size: float, seed: int) -> Split:
-    """Drop rows without a target, then split (stratified for classification), seeded."""
-    labelled = frame.filter(pl.col(target).is_not_null())
+    """Drop rows without a usable target, then split (stratified for classification),
+    seeded. Classes seen in a single row cannot be both learnt and tested: their rows go
+    too, counted and named."""
+    labelled = _labelled_rows(frame, target)
     dropped = frame.height - labelled.height
     if labelled.height == 0:
         raise SchemaError(f"target {target!r} is missing in every row",
                           "choose a column that holds the value to predict")
     task = detect_task(labelled[target])
+    rare: tuple[str, ...] = ()
+    if task.is_classification:
+        counts = labelled[target].value_counts()
+        singles = counts.filter(pl.col("count") < 2)[target]
+        if len(singles):
+            rare = tuple(str(v) for v in singles.to_list())
+            labelled = labelled.filter(~pl.col(target).is_in(singles.implode()))
+            task = detect_task(labelled[target])
+    if labelled.height < 10:
+        raise SchemaError(f"only {labelled.height} rows have a target value",
+                          "a model needs at least a few dozen labelled rows")
     features = labelled.drop(target).to_pandas()
     raw_target = labelled[target].to_numpy()
     if task.is_classification:
         classes, encoded = np.unique(raw_target, return_inverse=True)
-        counts = np.bincount(encoded)
-        stratify = encoded if counts.min() >= 2 else None
+        stratify: np.ndarray | None = encoded
         y: np.ndarray = encoded
     else:
         classes, stratify, y = np.array([]), None, raw_target.astype(float)
-    if labelled.height < 10:
-        raise SchemaError(f"only {labelled.height} rows have a target value",
-                          "a model needs at least a few dozen labelled rows")
     x_train, x_test, y_train, y_test = train_test_split(
         features, y, test_size=test_size, random_state=seed, stratify=stratify)
     return Split(
@@ -91,4 +102,12 @@ def split_frame(frame: pl.DataFrame, target: str, test_size: float, seed: int) -
         x_train=x_train.reset_index(drop=True), x_test=x_test.reset_index(drop=True),
         y_train=np.asarray(y_train), y_test=np.asarray(y_test),
         classes=tuple(c.item() if hasattr(c, "item") else c for c in classes),
-        dropped_missing_target=dropped)
+        dropped_missing_target=dropped, dropped_single_row_classes=rare)
+
+
+def _labelled_rows(frame: pl.DataFrame, target: str) -> pl.DataFrame:
+    """Rows whose target is present (and finite, for a numeric target)."""
+    usable = pl.col(target).is_not_null()
+    if frame.schema[target].is_float():
+        usable = usable & pl.col(target).is_finite()
+    return frame.filter(usable)

@@ -90,3 +90,10 @@ def test_honest_features_are_not_called_leaks() -> None:
     features = pd.DataFrame(x, columns=["a", "b", "c"])
     assert find_leaks(features, y, Task.REGRESSION, ("a", "b", "c"), seed=0) == []
     assert find_linear_identity(features, y, ("a", "b", "c"), seed=0) == []
+
+
+def test_infinite_feature_values_are_imputed() -> None:
+    train = pd.DataFrame({"x": [1.0, np.inf, 3.0, -np.inf, 5.0] * 4})
+    plan = plan_preparation(train, Task.REGRESSION)
+    out = plan.build().fit_transform(train, np.arange(20.0))
+    assert np.isfinite(out).all()

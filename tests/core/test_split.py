@@ -68,3 +68,16 @@ def test_training_rows_are_capped_by_a_stratified_sample() -> None:
     assert (capped.y_train == 1).sum() == 40  # the rare class keeps its 20% share
     assert len(capped.x_test) == 200  # the test part stays whole
     assert cap_training_rows(split, 5000, seed=0) is split
+
+
+def test_single_row_classes_and_non_finite_targets_are_dropped() -> None:
+    data = pl.DataFrame({"x": list(range(60)),
+                         "y": ["a", "b"] * 29 + ["a", "lonely"]})
+    split = split_frame(data, "y", 0.2, seed=0)
+    assert split.dropped_single_row_classes == ("lonely",)
+    assert split.classes == ("a", "b") and len(split.x_train) + len(split.x_test) == 59
+    numbers = pl.DataFrame({"x": list(range(40)),
+                            "y": [float(i) + 0.5 for i in range(38)] + [float("inf"), None]})
+    regression = split_frame(numbers, "y", 0.2, seed=0)
+    assert regression.dropped_missing_target == 2
+    assert np.isfinite(regression.y_train).all() and np.isfinite(regression.y_test).all()
