@@ -6,7 +6,7 @@ core. Every decision is counted in the report the user sees.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -35,12 +35,11 @@ class CleanReport:
     rows: int
     duplicates_dropped: int
     columns: tuple[ColumnReport, ...]
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows_read": self.rows_read, "rows": self.rows,
                 "duplicates_dropped": self.duplicates_dropped,
-                "columns": [vars(c) for c in self.columns], "notes": list(self.notes)}
+                "columns": [vars(c) for c in self.columns]}
 
 
 def q(name: str) -> str:

@@ -30,7 +30,8 @@ from flows.core.errors import SchemaError
 from flows.core.sources import Source, column_names, load_raw, parse_source
 from flows.core.types import DatasetRef
 
-INGEST_LOGIC_VERSION = b"autopipe-ingest-2\0"
+INGEST_LOGIC_VERSION = b"autopipe-ingest-3\0"
+"""Part of every file's hash: change it when cleaning changes, so old snapshots are not reused."""
 PARTIAL_MARK = ".partial-"
 INGEST_MEMORY_MB = 2048
 """DuckDB's memory limit while ingesting; past it, work spills to a temporary directory."""
