@@ -76,11 +76,7 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
                 "dataset_hash": dataset.content_hash, "target": target, "task": task_kind.value,
                 "learner": found.learner, "config": found.config, "seed": seed,
                 "budget_s": budget, "metrics": {e.role: e.metrics for e in evaluations},
-                "input_schema": winner.input_schema,
-                "class_balance": prepared.balance.as_dict() if prepared.balance else None,
-                "training_rows": len(prepared.split.x_train),
-                "training_rows_before_cap": prepared.split.train_rows_before_cap,
-                "excluded_columns": [asdict(e) for e in prepared.plan.exclusions]}
+                "input_schema": winner.input_schema} | _data_facts(prepared)
         with _stage("register", usages):
             artifact_dir = tasks.save_artifact(winner, settings.models_dir, card)
             undo.callback(registry.remove_artifact, artifact_dir)
@@ -117,11 +113,6 @@ def _summary(record: RunRecord, model_tag: str, prepared: PreparedData) -> dict[
         "dataset_hash": record.dataset.content_hash,
         "rows": record.dataset.rows,
         "duplicates_dropped": record.dataset.report.get("duplicates_dropped", 0),
-        "dropped_missing_target": prepared.split.dropped_missing_target,
-        "dropped_single_row_classes": list(prepared.split.dropped_single_row_classes),
-        "training_rows": len(prepared.split.x_train),
-        "training_rows_before_cap": prepared.split.train_rows_before_cap,
-        "class_balance": prepared.balance.as_dict() if prepared.balance else None,
         "target": record.target,
         "task": record.task.value,
         "main_metric": record.main_metric,
@@ -132,8 +123,20 @@ def _summary(record: RunRecord, model_tag: str, prepared: PreparedData) -> dict[
         "baselines": {role: {"learner": e.learner, "metrics": e.metrics}
                       for role, e in by_role.items() if role != "model"},
         "trials": len(record.trials),
-        "excluded_columns": [asdict(e) for e in record.exclusions],
         "stages": [{"stage": s.stage, "wall_s": s.wall_s, "cpu_s": s.cpu_s,
                     "peak_rss_mb": s.peak_rss_mb} for s in record.stages],
         "duration_s": (record.finished_at - record.started_at).total_seconds(),
+    } | _data_facts(prepared)
+
+
+def _data_facts(prepared: PreparedData) -> dict[str, Any]:
+    """What the run did to the data before training: for the model card and the summary."""
+    split = prepared.split
+    return {
+        "dropped_missing_target": split.dropped_missing_target,
+        "dropped_single_row_classes": list(split.dropped_single_row_classes),
+        "training_rows": len(split.x_train),
+        "training_rows_before_cap": split.train_rows_before_cap,
+        "class_balance": prepared.balance.as_dict() if prepared.balance else None,
+        "excluded_columns": [asdict(e) for e in prepared.plan.exclusions],
     }
