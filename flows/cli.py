@@ -312,6 +312,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if summary["dropped_missing_target"]:
         out.print(f"[yellow]dropped[/] {summary['dropped_missing_target']} rows without a "
                   f"value in {summary['target']!r}")
+    picked = summary["selection"]
+    if picked["chosen"] != "search":
+        losses = picked["losses"]
+        out.print(f"[yellow]selected[/] {picked['chosen']} over the search winner "
+                  f"{summary['search_winner']}: {picked['metric']} {losses[picked['chosen']]:.4f}"
+                  f" vs {losses['search']:.4f} ({picked['method']})")
     for role, better in _baselines_ahead(summary):
         out.print(f"[yellow]note[/] {role} scores better on the held-out part "
                   f"({summary['main_metric']} {better:.4f}); a longer --budget may help")

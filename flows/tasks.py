@@ -15,7 +15,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 
-from flows.core import baseline, ingest, registry, search, training
+from flows.core import baseline, ingest, registry, search, selection, training
 from flows.core.errors import AutopipeError
 from flows.core.model import FittedModel
 from flows.core.store import Catalog
@@ -52,6 +52,12 @@ def run_search(x: np.ndarray, y: np.ndarray, task_kind: Task, budget_s: float, s
                n_jobs: int, sample_weight: np.ndarray | None) -> search.SearchResult:
     return search.run_search(x, y, task_kind, budget_s, seed, n_jobs,
                              sample_weight=sample_weight)
+
+
+@task(name="select", cache_policy=NO_CACHE)
+def select_model(candidates: dict[str, Any], x: np.ndarray, y: np.ndarray, task_kind: Task,
+                 seed: int) -> selection.Selection:
+    return selection.select(candidates, x, y, task_kind, seed)
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)

@@ -62,10 +62,16 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         with _stage("baseline", usages):
             baselines = tasks.fit_baselines(x, y, task_kind, seed)
         with _stage("search", usages):
-            found = tasks.run_search(x, y, task_kind, budget, seed, settings.search.n_jobs,
-                                     prepared.sample_weight)
+            found = tasks.run_search(x, y, task_kind, _search_share(budget, usages[-1]), seed,
+                                     settings.search.n_jobs, prepared.sample_weight)
+        candidates = {"search": (found.learner, found.estimator)} | baselines
+        with _stage("select", usages):
+            chosen = tasks.select_model(
+                {role: _sklearn_estimator(estimator) for role, (_, estimator)
+                 in candidates.items()}, x, y, task_kind, seed)
+        learner, estimator = candidates[chosen.chosen]
         version = registry.model_version(dataset.name, run_id)
-        models = {"model": as_model(prepared, found.estimator, found.learner, version)} | {
+        models = {"model": as_model(prepared, estimator, learner, version)} | {
             role: as_model(prepared, estimator, learner, f"{version}-{role}")
             for role, (learner, estimator) in baselines.items()}
         with _stage("evaluate", usages):
@@ -74,7 +80,8 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         metrics = next(e.metrics for e in evaluations if e.role == "model")
         card = {"version": version, "run_id": run_id, "dataset": dataset.name,
                 "dataset_hash": dataset.content_hash, "target": target, "task": task_kind.value,
-                "learner": found.learner, "config": found.config, "seed": seed,
+                "learner": learner, "selection": chosen.as_dict(), "search_winner":
+                {"learner": found.learner, "config": found.config}, "seed": seed,
                 "budget_s": budget, "metrics": {e.role: e.metrics for e in evaluations},
                 "input_schema": winner.input_schema} | _data_facts(prepared)
         with _stage("register", usages):
@@ -90,12 +97,24 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
             trials=found.trials, evaluations=tuple(evaluations), stages=tuple(usages),
             model=ModelRecord(
                 version=version, run_id=run_id, dataset_hash=dataset.content_hash,
-                target=target, task=task_kind, learner=found.learner,
+                target=target, task=task_kind, learner=learner,
                 artifact_path=artifact_dir, created_at=datetime.now(), metrics=metrics),
             flow_run_id=flow_run.get_id())
         tasks.record_run(settings.catalog_path, record)
         undo.pop_all()
-    return _summary(record, model_tag, prepared)
+    return _summary(record, model_tag, prepared) | {
+        "selection": chosen.as_dict(), "search_winner": found.learner}
+
+
+def _search_share(budget: float, baselines: StageUsage) -> float:
+    """The search's part of the budget: what is left after refitting the candidates for
+    selection, estimated from the baselines' fit time (at most a quarter of the budget)."""
+    return budget - min(0.25 * budget, 2.0 * baselines.wall_s)
+
+
+def _sklearn_estimator(estimator: Any) -> Any:
+    """FLAML's wrapper holds the scikit-learn estimator that selection refits."""
+    return getattr(estimator, "estimator", estimator)
 
 
 def _remove_published(version: str) -> None:

@@ -18,7 +18,7 @@ EXPECTED_METRICS = {
     "multiclass": {"accuracy", "f1_macro", "log_loss", "roc_auc_ovr"},
     "regression": {"rmse", "mae", "r2"},
 }
-STAGES = ["ingest", "prepare", "baseline", "search", "evaluate", "register"]
+STAGES = ["ingest", "prepare", "baseline", "search", "select", "evaluate", "register"]
 
 
 @pytest.mark.parametrize("task", list(SAMPLE_RUNS))
