@@ -107,9 +107,11 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
 
 
 def _search_share(budget: float, baselines: StageUsage) -> float:
-    """The search's part of the budget: what is left after refitting the candidates for
-    selection, estimated from the baselines' fit time (at most a quarter of the budget)."""
-    return budget - min(0.25 * budget, 2.0 * baselines.wall_s)
+    """The search's part of the budget. The budget covers baselines, search and selection:
+    the search gets what the baselines left, minus an estimate of the selection refits (twice
+    the baselines' time, at most a quarter of the budget), and never less than half."""
+    selection = min(0.25 * budget, 2.0 * baselines.wall_s)
+    return max(0.5 * budget, budget - baselines.wall_s - selection)
 
 
 def _sklearn_estimator(estimator: Any) -> Any:

@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from flows.core.types import Task
 
 VALIDATION_SHARE = 0.2
+MAX_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,14 @@ def select(candidates: dict[str, Any], x: np.ndarray, y: np.ndarray, task: Task,
 
 def _folds(x: np.ndarray, y: np.ndarray, task: Task,
            seed: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+    rows = np.arange(len(x))
     stratify = y if task.is_classification else None
-    train, valid = train_test_split(np.arange(len(x)), test_size=VALIDATION_SHARE,
-                                    random_state=seed, stratify=stratify)
+    if len(rows) > MAX_ROWS:  # enough to rank candidates; the refits stay cheap
+        rows, _ = train_test_split(rows, train_size=MAX_ROWS, random_state=seed,
+                                   stratify=stratify)
+        stratify = y[rows] if task.is_classification else None
+    train, valid = train_test_split(rows, test_size=VALIDATION_SHARE, random_state=seed,
+                                    stratify=stratify)
     return [(train, valid)], "holdout: 20% of the training part"
 
 

@@ -32,3 +32,21 @@ def test_regression_uses_rmse_and_a_failing_candidate_is_never_chosen() -> None:
     assert chosen.chosen == "baseline_linear" and chosen.metric == "rmse"
     assert chosen.losses["search"] == float("inf")
     assert chosen.losses["baseline_linear"] < 0.2
+
+
+def test_large_tables_are_ranked_on_a_sample(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import flows.core.selection as selection
+
+    monkeypatch.setattr(selection, "MAX_ROWS", 500)
+    seen: list[int] = []
+
+    class Counting(LogisticRegression):
+        def fit(self, x, y, sample_weight=None):  # type: ignore[no-untyped-def]
+            seen.append(len(x))
+            return super().fit(x, y)
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(5000, 2))
+    y = (x[:, 0] > 0).astype(int)
+    select({"search": Counting()}, x, y, Task.BINARY, seed=0)
+    assert seen == [400]  # 80% of the 500-row sample
