@@ -10,7 +10,6 @@ from textual.widgets import DataTable, Static
 
 from flows.core.config import Settings
 from tui.app import AutopipeApp
-from tui.screens.runs import EMPTY_TEXT
 
 
 async def settle(app: AutopipeApp) -> None:
@@ -59,7 +58,8 @@ def test_empty_catalog_says_how_to_start(tmp_path: Path) -> None:
         async with app.run_test(size=(80, 24)):
             await settle(app)
             empty = app.screen.query_one("#empty", Static)
-            assert empty.display and "autopipe run" in EMPTY_TEXT
+            assert empty.display
+            assert "autopipe run PATH --target COLUMN" in str(empty.content)
             assert app.screen.query_one("#runs", DataTable).row_count == 0
             assert not app.screen.query_one("#detail").display
 
