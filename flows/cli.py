@@ -267,15 +267,16 @@ def server_stop() -> None:
 
 
 def _print_ingest_report(report: dict[str, Any]) -> None:
-    table = Table("column", "type", "missing", "missing tokens", "typed from text", "distinct",
-                  "note",
+    table = Table("column", "type", "missing", "typed from text", "distinct", "note",
                   title=f"Ingest report · {report['rows_read']} rows read, "
                         f"{report['duplicates_dropped']} duplicate rows dropped")
     for column in report["columns"]:
         table.add_row(column["name"], column["dtype"], str(column["missing"]),
-                      str(column["missing_tokens"]), column["inferred_from_text"] or "",
+                      column["inferred_from_text"] or "",
                       f"~{column['distinct']}", column["flag"] or "")
     out.print(table)
+    tokens = ", ".join(repr(t) for t in report.get("missing_tokens", []))
+    out.print(f"[dim]missing counts include the values read as missing: {tokens}[/]")
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -1,12 +1,16 @@
 """Cleaning inside DuckDB: missing-value tokens, trimmed text, types, exact duplicates.
 
-All of it is SQL over the ``raw`` relation, so a table larger than memory is cleaned out of
-core. Every decision is counted in the report the user sees.
+The source is read once, streaming: one ``COPY (SELECT cleaned columns FROM raw)`` writes
+the snapshot, so a table larger than memory is cleaned out of core without being held in
+DuckDB first. Counts, distinct values and repeated rows then come from the snapshot's
+columns, which DuckDB scans far faster than it parses text; only a table that has exact
+duplicate rows is written a second time. Every decision is counted in the report.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -14,6 +18,7 @@ import duckdb
 MISSING_TOKENS = ("", "?", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "-")
 TRUE_TOKENS = ("true", "yes", "y", "t")
 FALSE_TOKENS = ("false", "no", "n", "f")
+CANDIDATE_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -21,7 +26,7 @@ class ColumnReport:
     name: str
     dtype: str
     missing: int
-    missing_tokens: int = 0
+    """Missing values after cleaning, missing-value tokens included."""
     inferred_from_text: str | None = None
     distinct: int = 0
     """Approximate (HyperLogLog) count of distinct present values."""
@@ -39,7 +44,16 @@ class CleanReport:
     def as_dict(self) -> dict[str, Any]:
         return {"rows_read": self.rows_read, "rows": self.rows,
                 "duplicates_dropped": self.duplicates_dropped,
+                "missing_tokens": list(MISSING_TOKENS),
                 "columns": [vars(c) for c in self.columns]}
+
+
+@dataclass(frozen=True)
+class CleaningPlan:
+    """How every column of ``raw`` is cleaned: a SELECT list, and the types found in text."""
+
+    select: str
+    casts: dict[str, str]
 
 
 def q(name: str) -> str:
@@ -47,80 +61,89 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def clean(conn: duckdb.DuckDBPyConnection, deduplicate: bool = True) -> CleanReport:
-    """Build table ``clean`` from table ``raw_data``: tokens to NULL, text trimmed, numbers,
-    booleans and dates stored as text typed, exact duplicate rows dropped (first occurrence
-    kept, in order)."""
+def plan_cleaning(conn: duckdb.DuckDBPyConnection) -> CleaningPlan:
+    """Tokens to NULL and text trimmed; numbers, booleans and dates stored as text typed when
+    every present value parses; exact decimals as floats."""
     schema = [(d[0], str(d[1])) for d in conn.sql("SELECT * FROM raw LIMIT 0").description]
-    text_columns = [name for name, dtype in schema if dtype == "VARCHAR"]
     tokens = ", ".join("'" + t.replace("'", "''") + "'" for t in MISSING_TOKENS)
     trimmed = {
         name: f"CASE WHEN trim({q(name)}) IN ({tokens}) THEN NULL ELSE trim({q(name)}) END"
-        for name in text_columns}
+        for name, dtype in schema if dtype == "VARCHAR"}
     casts = _infer_text_types(conn, trimmed)
     select = ", ".join(_column_expression(name, dtype, trimmed, casts) for name, dtype in schema)
-    rows_read = _count(conn, "raw_data")
-    nulls_before = _null_counts(conn, "raw_data", text_columns)
-    conn.execute(f"CREATE OR REPLACE TABLE clean AS SELECT {select} FROM raw_data")
-    conn.execute("DROP TABLE raw_data")
-    # Typing was verified on every value, so every new NULL was a missing-value token.
-    nulls_after = _null_counts(conn, "clean", text_columns)
-    token_counts = {c: nulls_after[c] - nulls_before[c] for c in text_columns}
-    if deduplicate:
-        _drop_duplicate_rows(conn, [name for name, _ in schema])
-    rows = _count(conn, "clean")
-    final = [(d[0], str(d[1])) for d in conn.sql("SELECT * FROM clean LIMIT 0").description]
-    missing, distinct = _column_counts(conn, [name for name, _ in final])
-    columns = tuple(
-        ColumnReport(name=name, dtype=dtype, missing=missing[name],
-                     missing_tokens=token_counts.get(name, 0),
-                     inferred_from_text=casts.get(name), distinct=distinct[name],
-                     flag=_flag(rows, missing[name], distinct[name]))
-        for name, dtype in final)
-    return CleanReport(rows_read=rows_read, rows=rows, duplicates_dropped=rows_read - rows,
-                       columns=columns)
+    return CleaningPlan(select=select, casts=casts)
 
 
-def _count(conn: duckdb.DuckDBPyConnection, table: str) -> int:
-    return int(conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+def write_clean(conn: duckdb.DuckDBPyConnection, plan: CleaningPlan, path: Path) -> CleanReport:
+    """Write ``raw`` cleaned to the Parquet file ``path``, without its exact duplicate rows
+    (first occurrence kept, in order), and report what cleaning found."""
+    rows_read = int(conn.execute(
+        f"COPY (SELECT {plan.select} FROM raw) TO {_literal(path)} (FORMAT parquet)"
+    ).fetchall()[0][0])
+    columns = [d[0] for d in conn.sql(f"SELECT * FROM {_literal(path)} LIMIT 0").description]
+    if _mark_repeated_rows(conn, path, columns):
+        _rewrite_without_repeats(conn, path)
+    return _report(conn, path, rows_read, plan.casts)
 
 
-def _null_counts(conn: duckdb.DuckDBPyConnection, table: str,
-                 columns: list[str]) -> dict[str, int]:
-    if not columns:
-        return {}
-    parts = ", ".join(f"count(*) - count({q(c)})" for c in columns)
-    values = conn.execute(f"SELECT {parts} FROM {table}").fetchall()[0]
-    return {c: int(v) for c, v in zip(columns, values, strict=True)}
-
-
-def _drop_duplicate_rows(conn: duckdb.DuckDBPyConnection, columns: list[str]) -> None:
-    """Delete every exact repeat of an earlier row of ``clean``, keeping row order.
+def _mark_repeated_rows(conn: duckdb.DuckDBPyConnection, path: Path, columns: list[str]) -> int:
+    """Table ``repeated`` of the row numbers that exactly repeat an earlier row; their count.
 
     A 64-bit hash of each row finds the few rows that may repeat; only those are compared
-    column by column, so the cost is one hash aggregate instead of grouping by every column
-    (27 s down to a few for 10 million rows of 20 columns here).
+    column by column, so the cost is one hash aggregate instead of grouping by every column.
     """
     row_hash = f"hash({', '.join(q(c) for c in columns)})"
-    conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE maybe_repeated AS SELECT rowid AS __rid, * FROM clean "
-        f"WHERE {row_hash} IN (SELECT h FROM (SELECT {row_hash} AS h FROM clean) "
-        f"GROUP BY h HAVING count(*) > 1)")
+    scan = f"read_parquet({_literal(path)}, file_row_number=true)"
     partition = ", ".join(q(c) for c in columns)
     conn.execute(
-        f"DELETE FROM clean WHERE rowid IN (SELECT __rid FROM maybe_repeated "
-        f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY __rid) > 1)")
-    conn.execute("DROP TABLE maybe_repeated")
+        f"CREATE OR REPLACE TEMP TABLE repeated AS SELECT file_row_number AS row_number "
+        f"FROM {scan} WHERE {row_hash} IN (SELECT h FROM (SELECT {row_hash} AS h FROM {scan}) "
+        f"GROUP BY h HAVING count(*) > 1) "
+        f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY file_row_number) > 1")
+    return int(conn.execute("SELECT count(*) FROM repeated").fetchall()[0][0])
+
+
+def rewrite_path(path: Path) -> Path:
+    """Where the snapshot without its repeated rows is written before it replaces ``path``."""
+    return path.with_name(f"dedupe-{path.name}")
+
+
+def _rewrite_without_repeats(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+    kept = rewrite_path(path)
+    conn.execute(
+        f"COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet({_literal(path)}, "
+        f"file_row_number=true) WHERE file_row_number NOT IN (SELECT row_number FROM repeated) "
+        f"ORDER BY file_row_number) TO {_literal(kept)} (FORMAT parquet)")
+    kept.replace(path)
+
+
+def _report(conn: duckdb.DuckDBPyConnection, path: Path, rows_read: int,
+            casts: dict[str, str]) -> CleanReport:
+    """Rows, missing values (exact) and distinct values (approximate) per column, one scan."""
+    final = [(d[0], str(d[1]))
+             for d in conn.sql(f"SELECT * FROM {_literal(path)} LIMIT 0").description]
+    parts = ", ".join(f"count(*) - count({q(c)}), approx_count_distinct({q(c)})"
+                      for c, _ in final)
+    rows, *values = conn.execute(
+        f"SELECT count(*), {parts} FROM {_literal(path)}").fetchall()[0]
+    columns = tuple(
+        ColumnReport(name=name, dtype=dtype, missing=int(values[2 * i]),
+                     inferred_from_text=casts.get(name), distinct=int(values[2 * i + 1]),
+                     flag=_flag(rows, int(values[2 * i]), int(values[2 * i + 1])))
+        for i, (name, dtype) in enumerate(final))
+    return CleanReport(rows_read=rows_read, rows=int(rows),
+                       duplicates_dropped=rows_read - int(rows), columns=columns)
 
 
 def _infer_text_types(conn: duckdb.DuckDBPyConnection,
                       trimmed: dict[str, str]) -> dict[str, str]:
     """For each text column, the SQL type every one of its values parses as, if any.
 
-    A sample finds the candidates first; only those are verified over the whole column, so
-    genuine text columns (most of them) cost one small scan, not six casts per row.
+    The first rows find the candidates; only those are verified over the whole column, so
+    genuine text columns (most of them) cost one small read, not six casts per row. (The
+    first rows rather than a random sample: sampling a CSV would parse all of it.)
     """
-    candidates = _parse_counts(conn, trimmed, "(SELECT * FROM raw USING SAMPLE 10000 ROWS)")
+    candidates = _parse_counts(conn, trimmed, f"(SELECT * FROM raw LIMIT {CANDIDATE_ROWS})")
     plausible = {name: trimmed[name] for name, sql_type in candidates.items() if sql_type}
     return {name: sql_type for name, sql_type in _parse_counts(conn, plausible, "raw").items()
             if sql_type}
@@ -174,17 +197,6 @@ def _typed(expr: str, sql_type: str | None) -> str:
     return f"CAST({expr} AS {sql_type})"
 
 
-def _column_counts(conn: duckdb.DuckDBPyConnection,
-                   columns: list[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """Missing values (exact) and distinct values (approximate) per column, in one scan."""
-    parts = ", ".join(f"count(*) - count({q(c)}), approx_count_distinct({q(c)})"
-                      for c in columns)
-    values = conn.execute(f"SELECT {parts} FROM clean").fetchall()[0]
-    missing = {c: int(values[2 * i]) for i, c in enumerate(columns)}
-    distinct = {c: int(values[2 * i + 1]) for i, c in enumerate(columns)}
-    return missing, distinct
-
-
 def _flag(rows: int, missing: int, distinct: int) -> str | None:
     if missing == rows:
         return "all missing"
@@ -193,3 +205,7 @@ def _flag(rows: int, missing: int, distinct: int) -> str | None:
     if rows > 20 and distinct >= 0.98 * (rows - missing):  # HyperLogLog errs by ~2%
         return "unique per row"
     return None
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"

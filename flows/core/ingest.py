@@ -25,12 +25,12 @@ import duckdb
 import polars as pl
 import psutil
 
-from flows.core.cleaning import clean
+from flows.core.cleaning import plan_cleaning, rewrite_path, write_clean
 from flows.core.errors import SchemaError
-from flows.core.sources import Source, column_names, load_raw, parse_source
+from flows.core.sources import Source, column_names, load_raw, parse_source, read_error
 from flows.core.types import DatasetRef
 
-INGEST_LOGIC_VERSION = b"autopipe-ingest-3\0"
+INGEST_LOGIC_VERSION = b"autopipe-ingest-4\0"
 """Part of every file's hash: change it when cleaning changes, so old snapshots are not reused."""
 PARTIAL_MARK = ".partial-"
 INGEST_MEMORY_MB = 2048
@@ -60,11 +60,10 @@ def ingest(source: Source, datasets_dir: Path, name: str | None = None) -> Inges
         existing = _existing(datasets_dir, content_hash, name, source)
         if existing:
             return existing
-    with _ingest_connection() as conn:
+    partial = datasets_dir / f"snapshot{PARTIAL_MARK}{os.getpid()}.parquet"
+    with _ingest_connection() as conn, _reading(source, partial):
         load_raw(conn, source)
-        report = clean(conn).as_dict()
-        partial = datasets_dir / f"snapshot{PARTIAL_MARK}{os.getpid()}.parquet"
-        conn.execute(f"COPY clean TO '{partial}' (FORMAT parquet)")
+        report = write_clean(conn, plan_cleaning(conn), partial).as_dict()
     if not source.is_file:
         content_hash = _file_hash(partial)
     report |= {"source": source.describe(), "source_kind": source.kind, "name": name}
@@ -95,10 +94,10 @@ def remove_snapshot(dataset: DatasetRef) -> None:
 def read_table(text: str) -> pl.DataFrame:
     """A source read and cleaned like an ingest, without de-duplication or a snapshot: every
     row stays, in order (what batch prediction needs)."""
-    with _ingest_connection() as conn:
-        load_raw(conn, parse_source(text))
-        clean(conn, deduplicate=False)
-        return conn.sql("SELECT * FROM clean").pl()
+    source = parse_source(text)
+    with _ingest_connection() as conn, _reading(source):
+        load_raw(conn, source)
+        return conn.sql(f"SELECT {plan_cleaning(conn).select} FROM raw").pl()
 
 
 def require_columns(columns: list[str], target: str) -> None:
@@ -126,6 +125,18 @@ def _ingest_connection() -> Iterator[duckdb.DuckDBPyConnection]:
     finally:
         conn.close()
         shutil.rmtree(spill, ignore_errors=True)
+
+
+@contextmanager
+def _reading(source: Source, *partials: Path) -> Iterator[None]:
+    """Turn a failure while the source is scanned into the user's error, leaving nothing."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        for partial in partials:
+            partial.unlink(missing_ok=True)
+            rewrite_path(partial).unlink(missing_ok=True)
+        raise read_error(source, exc) from exc
 
 
 def _existing(datasets_dir: Path, content_hash: str, name: str,

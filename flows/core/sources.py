@@ -86,7 +86,9 @@ def file_kind(path: Path) -> str | None:
 
 
 def load_raw(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """Load the source's table into table ``raw_data`` (seen through the view ``raw``)."""
+    """Make the source's table the relation ``raw``: a view scanning a CSV or Parquet file in
+    place (read when it is used, so reading errors surface then: see ``read_error``), or a
+    table loaded from the other sources."""
     reader = {"csv": _load_csv, "parquet": _load_parquet, "json": _load_json,
               "excel": _load_excel, "sqlite": _load_sqlite, "postgresql": _load_postgres}
     reader[source.kind](conn, source)
@@ -100,8 +102,6 @@ def column_names(source: Source) -> list[str]:
     try:
         if source.kind == "csv":
             _load_csv(conn, source, sample_only=True)
-        elif source.kind == "parquet":
-            _load_parquet(conn, source, footer_only=True)
         elif source.is_file:
             load_raw(conn, source)
         else:
@@ -172,9 +172,6 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, source: Source, sample_only: bool
         _check_dialect(conn, source, options)
         conn.execute(sql)
         described = conn.sql("SELECT * FROM raw LIMIT 0").description
-        if not sample_only:
-            conn.execute("CREATE OR REPLACE TABLE raw_data AS SELECT * FROM raw")
-            conn.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_data")
     except duckdb.Error as exc:
         raise _csv_error(source, exc) from exc
     if len(described) == 1:
@@ -203,6 +200,16 @@ def _check_dialect(conn: duckdb.DuckDBPyConnection, source: Source, options: str
                           "add a first line with the column names")
 
 
+def read_error(source: Source, exc: duckdb.Error) -> SourceError:
+    """The user-facing error for a failure while DuckDB scans the source."""
+    if source.kind == "csv":
+        return _csv_error(source, exc)
+    if source.kind == "parquet":
+        return _fail(source, "Parquet", exc, "the file is damaged or still being written; "
+                     "wait for the writer to finish, or export it again")
+    return _fail(source, "a table", exc, "check the source holds one table with a header")
+
+
 def _csv_error(source: Source, exc: duckdb.Error) -> SourceError:
     text = str(exc)
     line = re.search(r"CSV Error on Line: (\d+)", text)
@@ -222,20 +229,13 @@ def _first_line(path: Path, encoding: str) -> str:
         return handle.readline().strip()
 
 
-def _load_parquet(conn: duckdb.DuckDBPyConnection, source: Source,
-                  footer_only: bool = False) -> None:
+def _load_parquet(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
     scan = f"read_parquet({_quote(Path(source.location))})"
     try:
-        if footer_only:
-            conn.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM {scan}")
-            conn.sql("SELECT * FROM raw LIMIT 0").description  # noqa: B018 - reads the footer
-            return
-        conn.execute(f"CREATE OR REPLACE TABLE raw_data AS SELECT * FROM {scan}")
-        conn.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_data")
+        conn.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM {scan}")
+        conn.sql("SELECT * FROM raw LIMIT 0").description  # noqa: B018 - reads the footer
     except duckdb.Error as exc:
-        raise _fail(source, "Parquet", exc,
-                    "the file is damaged or still being written; wait for the writer to "
-                    "finish, or export it again") from exc
+        raise read_error(source, exc) from exc
 
 
 def _load_json(conn: duckdb.DuckDBPyConnection, source: Source) -> None:

@@ -46,7 +46,7 @@ def test_ingest_drops_exact_duplicates_keeping_order_and_reports(tmp_path: Path)
     report = result.dataset.report
     assert report["rows_read"] == 5 and report["rows"] == 3 and report["duplicates_dropped"] == 2
     columns = {c["name"]: c for c in report["columns"]}
-    assert columns["b"]["missing"] == 1 and columns["b"]["missing_tokens"] == 1
+    assert columns["b"]["missing"] == 1 and "?" in report["missing_tokens"]
 
 
 def test_delimiter_quoting_and_latin1_are_sniffed(tmp_path: Path) -> None:
