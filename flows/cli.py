@@ -12,6 +12,7 @@ import json
 import math
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,6 +37,19 @@ DEMO_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "titani
 SOURCE_HELP = ("A file (.csv .tsv .txt [.gz], .parquet, .json, .ndjson, .xlsx) or a database "
                "URI: sqlite:///file.db?table=T, postgresql://user@host/db?table=T.")
 QUERY_HELP = "SQL query to read from a database URI (instead of ?table=)."
+METRIC_HELP = ("Metric to optimise. Binary: log_loss (default), roc_auc, accuracy, f1, ap; "
+               "multiclass: log_loss (default), accuracy, macro_f1, roc_auc_ovr; regression: "
+               "rmse (default), mae, r2.")
+PREFER_HELP = ("fast: one quick model; accurate: an ensemble whenever it validates better; "
+               "balanced: an ensemble only if its gain pays for its slower predictions.")
+REFIT_HELP = "Refit the chosen model on every row after evaluation (--no-refit: keep it as " \
+             "evaluated)."
+
+
+class PreferChoice(StrEnum):
+    fast = "fast"
+    balanced = "balanced"
+    accurate = "accurate"
 
 
 def _settings() -> Settings:
@@ -58,21 +72,20 @@ def _prefect_api(settings: Settings) -> str:
     return url
 
 
-def train_once(settings: Settings, source: str, target: str, budget: float | None,
-               name: str | None, seed: int | None, show_progress: bool,
-               query: str | None = None) -> dict[str, Any]:
-    """Run the train flow in this process against the Prefect server."""
+def train_once(settings: Settings, source: str, target: str, show_progress: bool,
+               **options: Any) -> dict[str, Any]:
+    """Run the train flow in this process against the Prefect server; ``options`` are the
+    flow's own parameters (budget_s, name, seed, query, metric, prefer, refit)."""
     from flows.core.ingest import check_source
 
-    check_source(source, target, query)
+    check_source(source, target, options.get("query"))
     _prefect_api(settings)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     from flows.progress_display import RunProgress
     from flows.train_flow import train
 
     def run_flow() -> dict[str, Any]:
-        return train(source=source, target=target, budget_s=budget, name=name, seed=seed,
-                     query=query)
+        return train(source=source, target=target, **options)
 
     if not show_progress:
         return run_flow()
@@ -88,11 +101,16 @@ def run(
     name: Annotated[str | None, typer.Option(help="Dataset name (default: file name).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for split and search.")] = None,
     query: Annotated[str | None, typer.Option(help=QUERY_HELP)] = None,
+    metric: Annotated[str | None, typer.Option(help=METRIC_HELP)] = None,
+    prefer: Annotated[PreferChoice, typer.Option(help=PREFER_HELP)] = PreferChoice.balanced,
+    refit: Annotated[bool, typer.Option(help=REFIT_HELP)] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Train: ingest, baseline, FLAML search, evaluate, register a servable model."""
+    """Train: ingest, baselines, FLAML search, ensembles, evaluate, register a servable model."""
     settings = _settings()
-    summary = train_once(settings, path, target, budget, name, seed, not as_json, query)
+    summary = train_once(settings, path, target, not as_json, budget_s=budget, name=name,
+                         seed=seed, query=query, metric=metric, prefer=prefer.value,
+                         refit=refit)
     if as_json:
         print(json.dumps(_json_safe(summary)))
     else:
@@ -225,7 +243,7 @@ def demo(budget: Annotated[float, typer.Option(help="Search budget in seconds.")
 
     settings = _settings()
     err.print(f"[bold]1/3[/] Training on {DEMO_SAMPLE.name} (target 'survived', {budget:g} s)")
-    summary = train_once(settings, str(DEMO_SAMPLE), "survived", budget, None, None, True)
+    summary = train_once(settings, str(DEMO_SAMPLE), "survived", True, budget_s=budget)
     _print_summary(summary)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -313,12 +331,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if summary["dropped_missing_target"]:
         out.print(f"[yellow]dropped[/] {summary['dropped_missing_target']} rows without a "
                   f"value in {summary['target']!r}")
-    picked = summary["selection"]
-    if picked["chosen"] != "search":
-        losses = picked["losses"]
-        out.print(f"[yellow]selected[/] {picked['chosen']} over the search winner "
-                  f"{summary['search_winner']}: {picked['metric']} {losses[picked['chosen']]:.4f}"
-                  f" vs {losses['search']:.4f} ({picked['method']})")
+    integration = summary["integration"]
+    out.print(f"[green]chose[/] {integration['kind']} of {', '.join(integration['members'])}: "
+              f"{integration['reason']} (search: {summary['search_validation']}, "
+              f"metric {summary['search_metric']})")
+    if summary["refit_on_all_rows"]:
+        out.print("[dim]the registered model was refit on every row after evaluation; the "
+                  "metrics above were measured before, on the held-out part[/]")
     for role, better in _baselines_ahead(summary):
         out.print(f"[yellow]note[/] {role} scores better on the held-out part "
                   f"({summary['main_metric']} {better:.4f}); a longer --budget may help")

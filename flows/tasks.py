@@ -15,7 +15,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 
-from flows.core import baseline, ingest, registry, search, selection, training
+from flows.core import baseline, candidates, ensemble, ingest, registry, search, training
 from flows.core.errors import AutopipeError
 from flows.core.model import FittedModel
 from flows.core.store import Catalog
@@ -48,16 +48,32 @@ def fit_baselines(x: np.ndarray, y: np.ndarray, task_kind: Task,
 
 
 @task(name="search", cache_policy=NO_CACHE)
-def run_search(x: np.ndarray, y: np.ndarray, task_kind: Task, budget_s: float, seed: int,
-               n_jobs: int, sample_weight: np.ndarray | None) -> search.SearchResult:
-    return search.run_search(x, y, task_kind, budget_s, seed, n_jobs,
-                             sample_weight=sample_weight)
+def run_search(x: np.ndarray, y: np.ndarray, task_kind: Task, metric: str, budget_s: float,
+               seed: int, n_jobs: int, sample_weight: np.ndarray | None,
+               starting_points: dict[str, dict[str, Any]] | None) -> search.SearchResult:
+    return search.run_search(x, y, task_kind, metric, budget_s, seed, n_jobs,
+                             sample_weight=sample_weight, starting_points=starting_points)
 
 
-@task(name="select", cache_policy=NO_CACHE)
-def select_model(candidates: dict[str, Any], x: np.ndarray, y: np.ndarray, task_kind: Task,
-                 seed: int) -> selection.Selection:
-    return selection.select(candidates, x, y, task_kind, seed)
+@task(name="candidates", cache_policy=NO_CACHE)
+def fit_candidates(members: list[candidates.Member], x_fit: np.ndarray, y_fit: np.ndarray,
+                   weight_fit: np.ndarray | None, x_valid: np.ndarray, task_kind: Task,
+                   n_classes: int, n_jobs: int, deadline: float) -> list[candidates.Candidate]:
+    return candidates.fit_candidates(members, x_fit, y_fit, weight_fit, x_valid, task_kind,
+                                     n_classes, n_jobs, deadline)
+
+
+@task(name="integrate", cache_policy=NO_CACHE)
+def integrate(fitted: list[candidates.Candidate], y_valid: np.ndarray, task_kind: Task,
+              metric: str, prefer: ensemble.Prefer, seed: int) -> ensemble.Integration:
+    return ensemble.integrate(fitted, y_valid, task_kind, metric, prefer, seed)
+
+
+@task(name="refit", cache_policy=NO_CACHE)
+def refit(prepared: training.PreparedData, members: list[candidates.Member],
+          integration: ensemble.Integration, n_jobs: int, version: str,
+          learner: str) -> FittedModel:
+    return training.refit_on_all_rows(prepared, members, integration, n_jobs, version, learner)
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)

@@ -8,6 +8,7 @@ failed run leaves the store exactly as it was.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -17,15 +18,20 @@ from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
+from sklearn.base import clone
 
 from flows import tasks
 from flows.core import registry
+from flows.core.candidates import Candidate, Member, affordable_recipes, as_candidate
 from flows.core.config import Settings
+from flows.core.ensemble import Integration, Prefer
 from flows.core.evaluate import MAIN_METRIC
 from flows.core.ingest import remove_snapshot
+from flows.core.losses import search_metric
 from flows.core.progress import ProgressEvent, emit
 from flows.core.resources import measure
-from flows.core.training import PreparedData, as_model
+from flows.core.store import Catalog
+from flows.core.training import PreparedData, as_model, validation_rows
 from flows.core.types import ModelRecord, RunRecord, StageUsage
 
 
@@ -41,11 +47,13 @@ def _stage(name: str, usages: list[StageUsage]) -> Iterator[None]:
 
 @flow(name="train")
 def train(source: str, target: str, budget_s: float | None = None, name: str | None = None,
-          seed: int | None = None, query: str | None = None) -> dict[str, Any]:
-    """Ingest, split, fit baselines, search, evaluate, register and publish one model."""
+          seed: int | None = None, query: str | None = None, metric: str | None = None,
+          prefer: Prefer = "balanced", refit: bool = True) -> dict[str, Any]:
+    """Ingest, split, fit baselines, search, integrate, evaluate, refit, register, publish."""
     settings = Settings()
     budget = budget_s if budget_s is not None else settings.search.budget_s
     seed = settings.search.seed if seed is None else seed
+    n_jobs = settings.search.n_jobs
     run_id = uuid.uuid4().hex[:12]
     started_at = datetime.now()
     usages: list[StageUsage] = []
@@ -58,31 +66,57 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         with _stage("prepare", usages):
             prepared = tasks.prepare(dataset, target, settings.search.test_size, seed,
                                      settings.search.max_rows)
-        x, y, task_kind = prepared.x_train, prepared.split.y_train, prepared.task
+        task_kind = prepared.task
+        metric_name = search_metric(task_kind, metric)
+        n_classes = len(prepared.split.classes)
+        fit_rows, valid_rows = validation_rows(prepared, seed)
+        x, y, weights = prepared.x_train, prepared.split.y_train, prepared.sample_weight
+        x_fit, y_fit, x_valid = x[fit_rows], y[fit_rows], x[valid_rows]
+        weight_fit = weights[fit_rows] if weights is not None else None
+        clock = time.monotonic()
         with _stage("baseline", usages):
-            baselines = tasks.fit_baselines(x, y, task_kind, seed)
+            baselines = tasks.fit_baselines(x_fit, y_fit, task_kind, seed)
+        previous = _previous_recipes(settings, dataset.name, target)
         with _stage("search", usages):
-            found = tasks.run_search(x, y, task_kind, _search_share(budget, usages[-1]), seed,
-                                     settings.search.n_jobs, prepared.sample_weight)
-        candidates = {"search": (found.learner, found.estimator)} | baselines
-        with _stage("select", usages):
-            chosen = tasks.select_model(
-                {role: _sklearn_estimator(estimator) for role, (_, estimator)
-                 in candidates.items()}, x, y, task_kind, seed)
-        learner, estimator = candidates[chosen.chosen]
+            found = tasks.run_search(x_fit, y_fit, task_kind, metric_name,
+                                     _search_share(budget, usages[-1]), seed, n_jobs,
+                                     weight_fit, previous)
+        with _stage("candidates", usages):
+            left = budget - (time.monotonic() - clock)
+            members = [Member(r.learner, r.learner, recipe=r)
+                       for r in affordable_recipes(found.recipes, left)]
+            fitted = tasks.fit_candidates(members, x_fit, y_fit, weight_fit, x_valid,
+                                          task_kind, n_classes, n_jobs, clock + budget)
+            fitted += [as_candidate(Member(role, learner, template=clone(estimator)),
+                                    estimator, x_valid, task_kind, n_classes, 0.0)
+                       for role, (learner, estimator) in baselines.items()]
+        with _stage("integrate", usages):
+            integration = tasks.integrate(fitted, y[valid_rows], task_kind, metric_name,
+                                          prefer, seed)
+        chosen = [fitted[i] for i in integration.members]
+        learner = _learner_name(integration, chosen)
         version = registry.model_version(dataset.name, run_id)
+        estimator = integration.estimator([c.estimator for c in chosen], task_kind, n_classes)
         models = {"model": as_model(prepared, estimator, learner, version)} | {
-            role: as_model(prepared, estimator, learner, f"{version}-{role}")
-            for role, (learner, estimator) in baselines.items()}
+            role: as_model(prepared, base, base_learner, f"{version}-{role}")
+            for role, (base_learner, base) in baselines.items()}
         with _stage("evaluate", usages):
             evaluations = tasks.evaluate(models, prepared)
         winner = models["model"]
+        if refit:
+            with _stage("refit", usages):
+                winner = tasks.refit(prepared, [c.member for c in chosen], integration,
+                                     n_jobs, version, learner)
         metrics = next(e.metrics for e in evaluations if e.role == "model")
+        integration_facts = integration.as_dict(fitted)
         card = {"version": version, "run_id": run_id, "dataset": dataset.name,
                 "dataset_hash": dataset.content_hash, "target": target, "task": task_kind.value,
-                "learner": learner, "selection": chosen.as_dict(), "search_winner":
-                {"learner": found.learner, "config": found.config}, "seed": seed,
-                "budget_s": budget, "metrics": {e.role: e.metrics for e in evaluations},
+                "learner": learner, "search_metric": metric_name, "prefer": prefer,
+                "search_validation": found.eval_method, "integration": integration_facts,
+                "recipes": {r.learner: r.config for r in found.recipes},
+                "warm_started_from": previous and list(previous),
+                "refit_on_all_rows": refit, "seed": seed, "budget_s": budget,
+                "metrics": {e.role: e.metrics for e in evaluations},
                 "input_schema": winner.input_schema} | _data_facts(prepared)
         with _stage("register", usages):
             artifact_dir = tasks.save_artifact(winner, settings.models_dir, card)
@@ -103,20 +137,36 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         tasks.record_run(settings.catalog_path, record)
         undo.pop_all()
     return _summary(record, model_tag, prepared) | {
-        "selection": chosen.as_dict(), "search_winner": found.learner}
+        "search_metric": metric_name, "search_validation": found.eval_method,
+        "integration": integration_facts, "refit_on_all_rows": refit,
+        "search_winner": found.best.learner}
+
+
+SEARCH_SHARE = 0.6
+"""Of the budget the baselines leave, what the search gets; the rest pays for fitting the
+candidates now and refitting the chosen ones on every row."""
 
 
 def _search_share(budget: float, baselines: StageUsage) -> float:
-    """The search's part of the budget. The budget covers baselines, search and selection:
-    the search gets what the baselines left, minus an estimate of the selection refits (twice
-    the baselines' time, at most a quarter of the budget), and never less than half."""
-    selection = min(0.25 * budget, 2.0 * baselines.wall_s)
-    return max(0.5 * budget, budget - baselines.wall_s - selection)
+    """The search's part of the budget, which covers baselines, search, candidates and the
+    final refit."""
+    return max(0.4 * budget, SEARCH_SHARE * (budget - baselines.wall_s))
 
 
-def _sklearn_estimator(estimator: Any) -> Any:
-    """FLAML's wrapper holds the scikit-learn estimator that selection refits."""
-    return getattr(estimator, "estimator", estimator)
+def _previous_recipes(settings: Settings, dataset_name: str,
+                      target: str) -> dict[str, dict[str, Any]] | None:
+    """The configurations of the newest model for this dataset and target, to warm-start."""
+    previous = Catalog(settings.catalog_path).previous_model(dataset_name, target)
+    if previous is None:
+        return None
+    card = registry.read_card(previous.artifact_path)
+    return card.get("recipes") or None
+
+
+def _learner_name(integration: Integration, chosen: list[Candidate]) -> str:
+    if integration.kind == "single":
+        return chosen[0].member.learner
+    return f"{integration.kind}({'+'.join(c.member.learner for c in chosen)})"
 
 
 def _remove_published(version: str) -> None:

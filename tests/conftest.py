@@ -38,6 +38,8 @@ SAMPLE_RUNS = {
     "regression": (SAMPLES / "diamonds_1500.csv", "price"),
 }
 TEST_BUDGET_S = 3.0
+NO_REFIT_TASK = "multiclass"
+"""Trained with --no-refit: its registered model is exactly the one evaluated."""
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +79,8 @@ def trained(prefect_api: str) -> dict[str, dict[str, Any]]:
     """One real train flow per task on the shipped samples: task -> run summary."""
     from flows.train_flow import train
 
-    return {task: train(source=str(path), target=target, budget_s=TEST_BUDGET_S, seed=0)
+    return {task: train(source=str(path), target=target, budget_s=TEST_BUDGET_S, seed=0,
+                        refit=task != NO_REFIT_TASK)
             for task, (path, target) in SAMPLE_RUNS.items()}
 
 

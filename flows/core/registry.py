@@ -35,5 +35,11 @@ def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any]) ->
     return final
 
 
+def read_card(directory: Path) -> dict[str, Any]:
+    """A version's card, or an empty one when the file is gone."""
+    path = directory / CARD_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def remove_artifact(directory: Path) -> None:
     shutil.rmtree(directory, ignore_errors=True)

@@ -1,8 +1,10 @@
 """Model search: FLAML over gradient boosting, forests and linear models within a budget.
 
-FLAML gets the already-prepared numeric matrix, so the model it returns slots straight into
-our pipeline after the fitted preprocessing. Every trial is read back from FLAML's own trial
-log (the leaderboard); the live best score is read off FLAML's logger for the progress display.
+FLAML gets the already-prepared numeric matrix, so every configuration it finds slots straight
+into our pipeline after the fitted preprocessing. The search returns each learner's best
+configuration (a Recipe), not a fitted model: the candidates stage fits the ones the budget
+allows. Every trial is read back from FLAML's own trial log (the leaderboard); the live best
+score is read off FLAML's logger for the progress display.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import tempfile
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,26 +25,24 @@ from flaml import AutoML, tune
 from sklearn.exceptions import ConvergenceWarning
 
 from flows.core.errors import AutopipeError
+from flows.core.losses import score_from_loss
 from flows.core.progress import ProgressEvent, emit
-from flows.core.types import LOWER_IS_BETTER, Task, Trial
+from flows.core.types import Task, Trial
 
 LEARNERS: dict[Task, tuple[str, ...]] = {
-    Task.BINARY: ("lgbm", "xgboost", "catboost", "rf", "extra_tree", "lrl1"),
-    Task.MULTICLASS: ("lgbm", "xgboost", "catboost", "rf", "extra_tree", "lrl1"),
+    Task.BINARY: ("lgbm", "xgboost", "catboost", "rf", "extra_tree", "lrl1", "lrl2"),
+    Task.MULTICLASS: ("lgbm", "xgboost", "catboost", "rf", "extra_tree", "lrl1", "lrl2"),
     Task.REGRESSION: ("lgbm", "xgboost", "catboost", "rf", "extra_tree", "enet"),
 }
-# Binary searches minimise log loss, not 1 - AUROC: AUROC ignores calibration, and on a small
-# separable table the search kept a 4-tree model with AUROC 1.0 whose every probability sat
-# on one side of 0.5 (accuracy 0.74; 1.0 with log loss, same AUROC). AUROC stays the main
-# reported metric.
-SEARCH_METRIC: dict[Task, str] = {
-    Task.BINARY: "log_loss", Task.MULTICLASS: "log_loss", Task.REGRESSION: "rmse"}
 # FLAML starts CatBoost at 8192 rounds and relies on early stopping, which never comes on a
 # nearly separable table: one trial took 17 s of a 3 s budget. Search the rounds instead.
 CUSTOM_SPACE: dict[str, dict[str, Any]] = {
     "catboost": {"n_estimators": {"domain": tune.lograndint(lower=16, upper=4096),
                                   "init_value": 64, "low_cost_init_value": 16}},
 }
+CV_MAX_ROWS = 10_000
+"""Up to this many rows the search cross-validates (5 folds); above, one 10% holdout."""
+CV_FOLDS = 5
 _FLAML_PROGRESS = re.compile(
     r"at (?P<at>[\d.]+)s,\s+estimator \S+'s best error=\S+,\s+"
     r"best estimator (?P<learner>\S+)'s best error=(?P<loss>\S+)")
@@ -53,26 +53,61 @@ class SearchError(AutopipeError):
 
 
 @dataclass(frozen=True)
-class SearchResult:
+class Recipe:
+    """A learner and the configuration the search found best for it: enough to fit it
+    again on other rows (the candidates, the final refit) exactly as FLAML trained it."""
+
     learner: str
     config: dict[str, Any]
+    loss: float
+    fit_s: float
+    """Estimated seconds to fit it on the search's rows (from the search's own trials)."""
+    flaml_class: Any = field(repr=False, compare=False)
+    flaml_task: Any = field(repr=False, compare=False)
+
+    def fit(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+            n_jobs: int = -1) -> Any:
+        """The fitted scikit-learn-compatible estimator inside FLAML's wrapper."""
+        wrapper = self.flaml_class(**self.config, task=self.flaml_task, n_jobs=n_jobs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            wrapper.fit(x, y, budget=None,
+                        **({"sample_weight": sample_weight} if sample_weight is not None
+                           else {}))
+        return wrapper.estimator
+
+
+@dataclass(frozen=True)
+class SearchResult:
     metric: str
-    best_score: float
+    eval_method: str
+    """How the search validated its trials, as shown to people."""
+    recipes: tuple[Recipe, ...]
+    """The best configuration of every learner that finished a trial, best first."""
     trials: tuple[Trial, ...]
-    estimator: Any
+
+    @property
+    def best(self) -> Recipe:
+        return self.recipes[0]
 
 
-def score_from_loss(metric: str, loss: float) -> float:
-    """FLAML minimises a loss; show people the metric itself (AUROC, not 1 - AUROC)."""
-    return loss if metric in LOWER_IS_BETTER else 1.0 - loss
+def eval_method(rows: int) -> str:
+    """Cross-validation while it is affordable and a single split would be noisy."""
+    return "cv" if rows <= CV_MAX_ROWS else "holdout"
 
 
-def run_search(x: np.ndarray, y: np.ndarray, task: Task, budget_s: float, seed: int,
-               n_jobs: int = -1, learners: tuple[str, ...] | None = None,
-               sample_weight: np.ndarray | None = None) -> SearchResult:
-    """Search within ``budget_s`` seconds; return the best model refit on all of ``x``."""
-    metric = SEARCH_METRIC[task]
+def run_search(x: np.ndarray, y: np.ndarray, task: Task, metric: str, budget_s: float,
+               seed: int, n_jobs: int = -1, learners: tuple[str, ...] | None = None,
+               sample_weight: np.ndarray | None = None,
+               starting_points: dict[str, dict[str, Any]] | None = None) -> SearchResult:
+    """Search within ``budget_s`` seconds; return each learner's best configuration.
+
+    FLAML does not refit its winner (``retrain_full=False``): the candidates stage refits
+    the best configurations itself, so that time is spent once.
+    """
     automl = AutoML()
+    method = eval_method(len(x))
+    chosen = learners or LEARNERS[task]
     with tempfile.TemporaryDirectory(prefix="autopipe-search-") as tmp, \
             _progress_from_flaml_logs(metric, budget_s), warnings.catch_warnings():
         # A trial that stops early is normal in a budgeted search, not news for the user.
@@ -80,22 +115,56 @@ def run_search(x: np.ndarray, y: np.ndarray, task: Task, budget_s: float, seed: 
         log_file = Path(tmp) / "trials.jsonl"
         automl.fit(
             x, y, task="regression" if task is Task.REGRESSION else "classification",
-            metric=metric, time_budget=budget_s, estimator_list=list(learners or LEARNERS[task]),
+            metric=metric, time_budget=budget_s, estimator_list=list(chosen),
             seed=seed, n_jobs=n_jobs, log_file_name=str(log_file), log_type="all", verbose=3,
-            ensemble=False, retrain_full="budget", model_history=False, early_stop=True,
-            custom_hp=CUSTOM_SPACE,
+            ensemble=False, retrain_full=False, model_history=False, early_stop=True,
+            eval_method=method, n_splits=CV_FOLDS, custom_hp=CUSTOM_SPACE,
+            starting_points=_usable_starting_points(starting_points, chosen),
             # FLAML splits whatever sample_weight it is given, None included: pass it only
             # when there are weights.
             **({"sample_weight": sample_weight} if sample_weight is not None else {}))
         trials = read_trials(log_file)
-    if automl.model is None or automl.best_estimator is None:
+    recipes = _recipes(automl, len(x), method)
+    if not recipes:
         raise SearchError(f"no model finished training within {budget_s:g} s",
                           "raise the budget with --budget")
-    _single_threaded(automl.model.estimator)
-    return SearchResult(
-        learner=automl.best_estimator, config=dict(automl.best_config or {}), metric=metric,
-        best_score=score_from_loss(metric, float(automl.best_loss)), trials=trials,
-        estimator=automl.model)
+    described = (f"{CV_FOLDS}-fold cross-validation" if method == "cv"
+                 else "holdout (10% of the search rows)")
+    return SearchResult(metric=metric, eval_method=described, recipes=recipes, trials=trials)
+
+
+def _recipes(automl: AutoML, rows: int, method: str) -> tuple[Recipe, ...]:
+    losses = automl.best_loss_per_estimator or {}
+    configs = automl.best_config_per_estimator or {}
+    recipes = []
+    for learner, config in configs.items():
+        loss = losses.get(learner)
+        if not config or loss is None or not np.isfinite(loss):
+            continue
+        state = automl._search_states[learner]  # FLAML exposes no accessor for these
+        flaml_state: Any = automl._state
+        recipes.append(Recipe(
+            learner=learner, loss=float(loss), fit_s=_fit_seconds(state, rows, method),
+            config={k: v for k, v in config.items() if k != "FLAML_sample_size"},
+            flaml_class=flaml_state.learner_classes[learner], flaml_task=flaml_state.task))
+    return tuple(sorted(recipes, key=lambda r: r.loss))
+
+
+def _fit_seconds(state: Any, rows: int, method: str) -> float:
+    """One fit on all ``rows``, scaled from the best trial (k folds, or a sample of rows)."""
+    trial_s = float(getattr(state, "best_config_train_time", 0.0) or 0.0)
+    sample = int(getattr(state, "best_config_sample_size", rows) or rows)
+    per_fit = trial_s / CV_FOLDS if method == "cv" else trial_s
+    return per_fit * max(1.0, rows / max(sample, 1))
+
+
+def _usable_starting_points(points: dict[str, dict[str, Any]] | None,
+                            learners: tuple[str, ...]) -> dict[str, dict[str, Any]] | None:
+    """A previous champion's configurations, for the learners this search runs."""
+    if not points:
+        return None
+    usable = {learner: config for learner, config in points.items() if learner in learners}
+    return usable or None
 
 
 def read_trials(log_file: Path) -> tuple[Trial, ...]:
@@ -113,12 +182,6 @@ def read_trials(log_file: Path) -> tuple[Trial, ...]:
             trial_time_s=float(entry["trial_time"]),
             wall_clock_s=float(entry["wall_clock_time"])))
     return tuple(trials)
-
-
-def _single_threaded(estimator: Any) -> None:
-    """Serving predicts a few rows at a time: extra threads only add contention."""
-    if hasattr(estimator, "get_params") and "n_jobs" in estimator.get_params():
-        estimator.set_params(n_jobs=1)
 
 
 class _FlamlProgressHandler(logging.Handler):

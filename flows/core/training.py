@@ -9,10 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import polars as pl
 from sklearn.compose import ColumnTransformer
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
+from flows.core.candidates import Member, set_single_threaded
+from flows.core.ensemble import Integration
 from flows.core.evaluate import classification_metrics, regression_metrics
 from flows.core.imbalance import ClassBalance, balancing_weights, class_balance
 from flows.core.leakage import find_leaks, find_linear_identity
@@ -20,6 +24,9 @@ from flows.core.model import FittedModel
 from flows.core.prepare import Preparation, plan_preparation
 from flows.core.split import Split, cap_training_rows, split_frame
 from flows.core.types import Evaluation, Task
+
+VALIDATION_SHARE = 0.2
+VALIDATION_MAX_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -79,3 +86,39 @@ def evaluate_model(model: FittedModel, prepared: PreparedData, role: str) -> Eva
     else:
         metrics = regression_metrics(y_test, np.asarray(model.pipeline.predict(features)))
     return Evaluation(role=role, learner=model.learner, metrics=metrics)
+
+
+def validation_rows(prepared: PreparedData, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indexes of the training part for the search and for validation: the validation
+    rows (20%, at most VALIDATION_MAX_ROWS) are never shown to the search, so choosing and
+    blending candidates on them is honest."""
+    y = prepared.split.y_train
+    rows = np.arange(len(y))
+    size = min(VALIDATION_SHARE, VALIDATION_MAX_ROWS / len(rows))
+    stratify = y if prepared.task.is_classification and np.bincount(y).min() >= 2 else None
+    fit, valid = train_test_split(rows, test_size=size, random_state=seed, stratify=stratify)
+    return np.sort(fit), np.sort(valid)
+
+
+def refit_on_all_rows(prepared: PreparedData, members: list[Member], integration: Integration,
+                      n_jobs: int, version: str, learner: str) -> FittedModel:
+    """The chosen model fitted again, preprocessing included, on the training and the test
+    part together: every row improves the model that is registered, once it has been
+    measured."""
+    split = prepared.split
+    columns = list(prepared.plan.feature_columns)
+    x_raw = pd.concat([split.x_train[columns], split.x_test[columns]], ignore_index=True)
+    y = np.concatenate([split.y_train, split.y_test])
+    preprocessor = prepared.plan.build()
+    x = np.asarray(preprocessor.fit_transform(x_raw, y), dtype=float)
+    weights = balancing_weights(y, prepared.balance) if prepared.balance else None
+    fitted = []
+    for member in members:
+        estimator = member.fit(x, y, weights, n_jobs)
+        set_single_threaded(estimator)
+        fitted.append(estimator)
+    estimator = integration.estimator(fitted, prepared.task, len(split.classes))
+    return FittedModel(
+        version=version, task=prepared.task, target=split.target, learner=learner,
+        classes=split.classes, input_schema=prepared.plan.input_schema,
+        pipeline=Pipeline([("prepare", preprocessor), ("model", estimator)]))

@@ -1,49 +1,51 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
-import pytest
 
-from flows.core.search import read_trials, run_search, score_from_loss
+from flows.core.losses import loss
+from flows.core.search import eval_method, read_trials, run_search
 from flows.core.types import Task
 
 
-def test_score_from_loss_shows_the_metric_itself() -> None:
-    assert score_from_loss("roc_auc", 0.25) == 0.75
-    assert score_from_loss("rmse", 3.0) == 3.0
-
-
-def test_a_short_search_keeps_its_budget_and_logs_every_trial() -> None:
+def test_a_short_search_keeps_its_budget_and_returns_a_recipe_per_learner() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 4))
     y = (x[:, 0] + 0.3 * rng.normal(size=300) > 0).astype(int)
     started = time.perf_counter()
-    result = run_search(x, y, Task.BINARY, budget_s=2, seed=0, n_jobs=1)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 2 + 4  # budget plus the final refit
-    assert result.metric == "log_loss"
-    assert 0 < result.best_score < 0.45  # x0 alone separates the classes well
-    assert result.trials and result.learner in {t.learner for t in result.trials}
+    result = run_search(x, y, Task.BINARY, "log_loss", budget_s=2, seed=0, n_jobs=1)
+    assert time.perf_counter() - started < 2 + 2  # no refit of the winner inside the search
+    assert result.eval_method == "5-fold cross-validation"  # a small table is cross-validated
+    losses = [r.loss for r in result.recipes]
+    assert losses == sorted(losses) and len({r.learner for r in result.recipes}) == len(losses)
     best_trial = min(result.trials, key=lambda t: t.val_loss)
-    assert score_from_loss("log_loss", best_trial.val_loss) == pytest.approx(result.best_score)
-    proba = result.estimator.predict_proba(x)
-    assert proba.shape == (300, 2)
+    assert result.best.loss == best_trial.val_loss and result.best.learner == best_trial.learner
+    assert 0 < result.best.loss < 0.45  # x0 alone separates the classes well
+    fitted = result.best.fit(x, y, n_jobs=1)
+    assert loss("log_loss", y, fitted.predict_proba(x)) < 0.45
+    assert all(r.fit_s >= 0 for r in result.recipes)
 
 
-def test_regression_search_restricted_to_one_learner() -> None:
+def test_regression_search_restricted_to_one_learner_warm_started() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(200, 3))
     y = 3 * x[:, 0] + rng.normal(scale=0.1, size=200)
-    result = run_search(x, y, Task.REGRESSION, budget_s=1, seed=0, learners=("lgbm",))
+    start = {"lgbm": {"n_estimators": 50, "num_leaves": 4}, "rf": {"n_estimators": 10}}
+    result = run_search(x, y, Task.REGRESSION, "rmse", budget_s=1, seed=0, learners=("lgbm",),
+                        starting_points=start)
     assert {t.learner for t in result.trials} == {"lgbm"}
-    assert result.metric == "rmse" and result.best_score < 3.0
+    assert result.trials[0].config["n_estimators"] == 50  # the first trial is the warm start
+    assert result.metric == "rmse" and result.best.loss < 3.0
 
 
-def test_read_trials_skips_non_trial_lines(tmp_path: object) -> None:
-    from pathlib import Path
+def test_large_tables_use_a_holdout() -> None:
+    assert eval_method(5_000) == "cv" and eval_method(50_000) == "holdout"
 
-    log = Path(str(tmp_path)) / "log.jsonl"
+
+def test_read_trials_skips_non_trial_lines(tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
     log.write_text(
         '{"record_id": 0, "iter_per_learner": 1, "logged_metric": null, "trial_time": 0.1,'
         ' "wall_clock_time": 0.2, "validation_loss": 0.3, "config": {"a": 1},'
