@@ -69,6 +69,11 @@ def integrate(fitted: list[candidates.Candidate], y_valid: np.ndarray, task_kind
     return ensemble.integrate(fitted, y_valid, task_kind, metric, prefer, seed)
 
 
+@task(name="explain", cache_policy=NO_CACHE)
+def explain(model: FittedModel, prepared: training.PreparedData, seed: int) -> dict[str, Any]:
+    return training.explain_model(model, prepared, seed)
+
+
 @task(name="refit", cache_policy=NO_CACHE)
 def refit(prepared: training.PreparedData, members: list[candidates.Member],
           integration: ensemble.Integration, n_jobs: int, version: str,
@@ -84,8 +89,9 @@ def evaluate(models: dict[str, FittedModel],
 
 @task(name="register", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1,
       retry_condition_fn=unless_user_error)
-def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any]) -> Path:
-    return registry.save_artifact(model, models_dir, card)
+def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],
+                  card_markdown: str) -> Path:
+    return registry.save_artifact(model, models_dir, card, card_markdown)
 
 
 @task(name="publish", cache_policy=NO_CACHE)

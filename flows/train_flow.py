@@ -23,6 +23,7 @@ from sklearn.base import clone
 from flows import tasks
 from flows.core import registry
 from flows.core.candidates import Candidate, Member, affordable_recipes, as_candidate
+from flows.core.card import model_card_markdown
 from flows.core.config import Settings
 from flows.core.ensemble import Integration, Prefer
 from flows.core.evaluate import MAIN_METRIC
@@ -102,6 +103,8 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
             for role, (base_learner, base) in baselines.items()}
         with _stage("evaluate", usages):
             evaluations = tasks.evaluate(models, prepared)
+        with _stage("explain", usages):
+            explained = tasks.explain(models["model"], prepared, seed)
         winner = models["model"]
         if refit:
             with _stage("refit", usages):
@@ -117,9 +120,14 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
                 "warm_started_from": previous and list(previous),
                 "refit_on_all_rows": refit, "seed": seed, "budget_s": budget,
                 "metrics": {e.role: e.metrics for e in evaluations},
-                "input_schema": winner.input_schema} | _data_facts(prepared)
+                "input_schema": winner.input_schema, "created_at": started_at.isoformat(),
+                "rows": dataset.rows, "test_rows": len(prepared.split.y_test)} \
+            | explained | _data_facts(prepared)
+        markdown = model_card_markdown(card, explained["intervals"],
+                                       explained["permutation_importance"],
+                                       explained["learner_importance"])
         with _stage("register", usages):
-            artifact_dir = tasks.save_artifact(winner, settings.models_dir, card)
+            artifact_dir = tasks.save_artifact(winner, settings.models_dir, card, markdown)
             undo.callback(registry.remove_artifact, artifact_dir)
             model_tag = tasks.publish_to_bentoml(
                 artifact_dir, version, {"run_id": run_id, "task": task_kind.value})

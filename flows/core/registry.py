@@ -16,6 +16,7 @@ from typing import Any
 from flows.core.model import FittedModel
 
 CARD_FILE = "card.json"
+CARD_MARKDOWN_FILE = "card.md"
 
 
 def model_version(dataset_name: str, run_id: str) -> str:
@@ -24,13 +25,16 @@ def model_version(dataset_name: str, run_id: str) -> str:
     return f"{slug}-{run_id}"
 
 
-def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any]) -> Path:
-    """Write ``models/<version>/`` with ``model.joblib`` and ``card.json``; return the dir."""
+def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],
+                  card_markdown: str) -> Path:
+    """Write ``models/<version>/`` with ``model.joblib``, ``card.json`` and the readable
+    ``card.md``; return the directory."""
     final = models_dir / model.version
     partial = models_dir / f".{model.version}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     model.save(partial)
     (partial / CARD_FILE).write_text(json.dumps(card, indent=2, default=str))
+    (partial / CARD_MARKDOWN_FILE).write_text(card_markdown)
     os.replace(partial, final)
     return final
 

@@ -16,8 +16,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from flows.core.candidates import Member, set_single_threaded
+from flows.core.card import bootstrap_intervals
 from flows.core.ensemble import Integration
 from flows.core.evaluate import classification_metrics, regression_metrics
+from flows.core.explain import learner_importance, permutation_importance_raw, reference_values
 from flows.core.imbalance import ClassBalance, balancing_weights, class_balance
 from flows.core.leakage import find_leaks, find_linear_identity
 from flows.core.model import FittedModel
@@ -26,6 +28,7 @@ from flows.core.split import Split, cap_training_rows, split_frame
 from flows.core.types import Evaluation, Task
 
 VALIDATION_SHARE = 0.2
+BOOTSTRAP_RESAMPLES = 100
 VALIDATION_MAX_ROWS = 50_000
 
 
@@ -122,3 +125,20 @@ def refit_on_all_rows(prepared: PreparedData, members: list[Member], integration
         version=version, task=prepared.task, target=split.target, learner=learner,
         classes=split.classes, input_schema=prepared.plan.input_schema,
         pipeline=Pipeline([("prepare", preprocessor), ("model", estimator)]))
+
+
+def explain_model(model: FittedModel, prepared: PreparedData, seed: int) -> dict[str, Any]:
+    """What the model card shows beside the metrics: importance on the held-out part and the
+    learner's own, bootstrap intervals of the held-out metrics, and the typical training row
+    that model-agnostic per-record explanations are measured against."""
+    features = prepared.split.x_test[list(model.input_schema)]
+    y_test = prepared.split.y_test
+    output = model.predict_proba(features) if model.task.is_classification \
+        else np.asarray(model.pipeline.predict(features), dtype=float)
+    return {
+        "permutation_importance": permutation_importance_raw(model, features, y_test, seed),
+        "learner_importance": learner_importance(model),
+        "intervals": bootstrap_intervals(y_test, output, model.task, seed,
+                                         resamples=BOOTSTRAP_RESAMPLES),
+        "reference_row": reference_values(model, prepared.split.x_train),
+    }

@@ -20,7 +20,7 @@ EXPECTED_METRICS = {
     "regression": {"rmse", "mae", "r2"},
 }
 STAGES = ["ingest", "prepare", "baseline", "search", "candidates", "integrate", "evaluate",
-          "refit", "register"]
+          "explain", "refit", "register"]
 
 
 @pytest.mark.parametrize("task", list(SAMPLE_RUNS))
@@ -52,6 +52,24 @@ def test_run_is_recorded_in_the_catalog(trained: dict[str, dict[str, Any]], task
     assert card["recipes"] and summary["search_winner"] in card["recipes"]
     trials = catalog.trials(summary["run_id"])
     assert len(trials) == summary["trials"] > 0
+
+
+@pytest.mark.parametrize("task", list(SAMPLE_RUNS))
+def test_every_model_has_a_card_with_intervals_and_importance(
+        trained: dict[str, dict[str, Any]], task: str) -> None:
+    summary = trained[task]
+    directory = Catalog(Settings().catalog_path).model(summary["model_version"]).artifact_path
+    card = read_card(directory)
+    main = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}[task]
+    low, high = card["intervals"][main]
+    assert low <= summary["metrics"][main] <= high and low < high
+    importance = card["permutation_importance"]
+    assert set(importance) == set(card["input_schema"])
+    assert set(card["reference_row"]) == set(card["input_schema"])
+    markdown = (directory / "card.md").read_text()
+    for section in ("## Intended use and limitations", "## Metrics", "## Feature importance"):
+        assert section in markdown
+    assert next(iter(importance)) in markdown  # the most important column is named
 
 
 def test_metrics_are_in_sensible_ranges(trained: dict[str, dict[str, Any]]) -> None:
