@@ -56,7 +56,7 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
     seed = settings.search.seed if seed is None else seed
     n_jobs = settings.search.n_jobs
     run_id = uuid.uuid4().hex[:12]
-    started_at = datetime.now()
+    started_at, clock = datetime.now(), time.monotonic()
     usages: list[StageUsage] = []
     with ExitStack() as undo:
         with _stage("ingest", usages):
@@ -74,20 +74,19 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         x, y, weights = prepared.x_train, prepared.split.y_train, prepared.sample_weight
         x_fit, y_fit, x_valid = x[fit_rows], y[fit_rows], x[valid_rows]
         weight_fit = weights[fit_rows] if weights is not None else None
-        clock = time.monotonic()
         with _stage("baseline", usages):
             baselines = tasks.fit_baselines(x_fit, y_fit, task_kind, seed)
         previous = _previous_recipes(settings, dataset.name, target)
         with _stage("search", usages):
             found = tasks.run_search(x_fit, y_fit, task_kind, metric_name,
-                                     _search_share(budget, usages[-1]), seed, n_jobs,
-                                     weight_fit, previous)
+                                     _search_share(budget, time.monotonic() - clock), seed,
+                                     n_jobs, weight_fit, previous)
         with _stage("candidates", usages):
-            left = budget - (time.monotonic() - clock)
-            members = [Member(r.learner, r.learner, recipe=r)
-                       for r in affordable_recipes(found.recipes, left)]
+            deadline = clock + (1 - TAIL_SHARE) * budget
+            members = [Member(r.learner, r.learner, recipe=r) for r in
+                       affordable_recipes(found.recipes, deadline - time.monotonic())]
             fitted = tasks.fit_candidates(members, x_fit, y_fit, weight_fit, x_valid,
-                                          task_kind, n_classes, n_jobs, clock + budget)
+                                          task_kind, n_classes, n_jobs, deadline)
             fitted += [as_candidate(Member(role, learner, template=clone(estimator)),
                                     estimator, x_valid, task_kind, n_classes, 0.0)
                        for role, (learner, estimator) in baselines.items()]
@@ -150,15 +149,16 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         "search_winner": found.best.learner}
 
 
-SEARCH_SHARE = 0.6
-"""Of the budget the baselines leave, what the search gets; the rest pays for fitting the
-candidates now and refitting the chosen ones on every row."""
+SEARCH_SHARE = 0.55
+"""Of the budget left when the search starts, what it gets. The budget is the run's wall time
+from the start of the flow: the rest pays for the candidates, their refit on every row, and
+(TAIL_SHARE of the budget) integration, evaluation, explanations and registration."""
+MIN_SEARCH_SHARE = 0.35
+TAIL_SHARE = 0.12
 
 
-def _search_share(budget: float, baselines: StageUsage) -> float:
-    """The search's part of the budget, which covers baselines, search, candidates and the
-    final refit."""
-    return max(0.4 * budget, SEARCH_SHARE * (budget - baselines.wall_s))
+def _search_share(budget: float, elapsed: float) -> float:
+    return max(MIN_SEARCH_SHARE * budget, SEARCH_SHARE * (budget - elapsed))
 
 
 def _previous_recipes(settings: Settings, dataset_name: str,

@@ -24,6 +24,8 @@ from flows.core.types import Task
 
 Prefer = Literal["fast", "balanced", "accurate"]
 BLEND_ROUNDS = 25
+STACK_MAX_MEMBERS = 4
+"""The stack takes the best candidates only: each member costs prediction time and a refit."""
 GAIN_PER_SLOWDOWN = 0.002
 """Balanced: an ensemble k times slower than the best single model must lower the validation
 loss by at least k x 0.2% (10x slower needs a 2% gain)."""
@@ -116,28 +118,29 @@ def integrate(candidates: Sequence[Candidate], y_valid: np.ndarray, task: Task, 
               prefer: Prefer, seed: int) -> Integration:
     """Choose between the best single candidate, a blend and a stack (see module doc)."""
     preds = [c.valid_predictions for c in candidates]
+    losses = {c.member.name: loss(metric, y_valid, p) for c, p in zip(candidates, preds,
+                                                                        strict=True)}
+    ranked = sorted(range(len(candidates)), key=lambda i: losses[candidates[i].member.name])
+    best, stacked = ranked[0], tuple(sorted(ranked[:STACK_MAX_MEMBERS]))
+    stack_preds = [preds[i] for i in stacked]
     halves = _halves(y_valid, task, seed)
     options: dict[str, Callable[[np.ndarray], tuple[np.ndarray, Any]]] = {
         "blend": lambda rows: _blend(preds, y_valid, rows, metric),
-        "stack": lambda rows: _stack(preds, y_valid, rows, task, seed),
+        "stack": lambda rows: _stack(stack_preds, y_valid, rows, task, seed),
     }
-    losses = {c.member.name: loss(metric, y_valid, p) for c, p in zip(candidates, preds,
-                                                                        strict=True)}
     for kind, option in options.items():
-        crossed = _cross_fitted(option, halves, preds)
-        losses[kind] = loss(metric, y_valid, crossed)
-    everything = np.arange(len(y_valid))
-    best = int(np.argmin([losses[c.member.name] for c in candidates]))
+        losses[kind] = loss(metric, y_valid, _cross_fitted(option, halves, preds))
     # The ensembles are compared with the best candidate's loss on all the validation rows,
     # which flatters the single model (it was picked on those rows): an ensemble must win
     # by more than the luck of that pick.
     losses["single"] = losses[candidates[best].member.name]
+    everything = np.arange(len(y_valid))
     weights = _caruana(preds, y_valid, everything, metric)
     used = tuple(int(i) for i in np.flatnonzero(weights))
     latency = {
         "single": candidates[best].latency_ms["1_row"],
         "blend": sum(candidates[i].latency_ms["1_row"] for i in used),
-        "stack": sum(c.latency_ms["1_row"] for c in candidates)}
+        "stack": sum(candidates[i].latency_ms["1_row"] for i in stacked)}
     kind, reason = _choose(losses, latency, prefer, candidates, best)
     if kind == "single" and prefer == "fast":
         best = _fastest_close(candidates, losses, best)
@@ -145,9 +148,8 @@ def integrate(candidates: Sequence[Candidate], y_valid: np.ndarray, task: Task, 
         return Integration("blend", used, tuple(float(weights[i]) for i in used), None,
                            losses, latency, reason)
     if kind == "stack":
-        meta = _fit_meta(preds, y_valid, everything, task, seed)
-        return Integration("stack", tuple(range(len(candidates))), (), meta, losses, latency,
-                           reason)
+        meta = _fit_meta(stack_preds, y_valid, everything, task, seed)
+        return Integration("stack", stacked, (), meta, losses, latency, reason)
     return Integration("single", (best,), (1.0,), None, losses, latency, reason)
 
 
