@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 
 from flows.core import baseline, candidates, ensemble, ingest, registry, search, training
+from flows.core.embeddings import TextFeatures
 from flows.core.errors import AutopipeError
 from flows.core.model import FittedModel
 from flows.core.store import Catalog
@@ -35,10 +36,10 @@ def ingest_source(source: str, target: str, datasets_dir: Path, name: str | None
 
 
 @task(name="prepare", cache_policy=NO_CACHE)
-def prepare(dataset: DatasetRef, target: str, test_size: float, seed: int,
-            max_rows: int) -> training.PreparedData:
+def prepare(dataset: DatasetRef, target: str, test_size: float, seed: int, max_rows: int,
+            text_features: TextFeatures) -> training.PreparedData:
     return training.prepare_training(ingest.read_snapshot(dataset), target, test_size, seed,
-                                     max_rows)
+                                     max_rows, text_features)
 
 
 @task(name="baseline", cache_policy=NO_CACHE)

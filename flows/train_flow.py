@@ -66,7 +66,7 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
             undo.callback(remove_snapshot, dataset)
         with _stage("prepare", usages):
             prepared = tasks.prepare(dataset, target, settings.search.test_size, seed,
-                                     settings.search.max_rows)
+                                     settings.search.max_rows, settings.search.text_features)
         task_kind = prepared.task
         metric_name = search_metric(task_kind, metric)
         n_classes = len(prepared.split.classes)
@@ -118,6 +118,7 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
                 "recipes": {r.learner: r.config for r in found.recipes},
                 "warm_started_from": previous and list(previous),
                 "refit_on_all_rows": refit, "seed": seed, "budget_s": budget,
+                "text_features": prepared.plan.text_features if prepared.plan.texts else None,
                 "metrics": {e.role: e.metrics for e in evaluations},
                 "input_schema": winner.input_schema, "created_at": started_at.isoformat(),
                 "rows": dataset.rows, "test_rows": len(prepared.split.y_test)} \

@@ -28,6 +28,9 @@ os.environ.update({
     "BENTOML_HOME": str(SESSION_HOME / "bentoml"),
     # As the CLI sets it: Prefect prints nothing on the console, errors reach the user once.
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
+    # The sample runs featurize text with TF-IDF even where the text extra is installed: this
+    # CPU embeds ~120 documents a second. tests/core/test_embeddings.py covers embeddings.
+    "AUTOPIPE_SEARCH__TEXT_FEATURES": "tfidf",
 })
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"

@@ -29,6 +29,9 @@ def test_every_command_is_documented() -> None:
         assert f"`autopipe {name}" in README, f"autopipe {name} is not in README.md"
 
 
-def test_the_two_setup_commands_are_there() -> None:
+def test_the_two_setup_commands_are_there_and_ci_installs_what_the_readme_says() -> None:
     assert ".venv/bin/autopipe demo" in README
-    assert ".venv/bin/pip install -e '.[dev]' && .venv/bin/pytest" in README
+    install = ".venv/bin/pip install -e '.[dev,text]'"
+    assert f"{install} && .venv/bin/pytest" in README
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert install.replace("install", "install --quiet") in ci

@@ -7,6 +7,7 @@ Every field can be set from the environment: ``AUTOPIPE_HOME``, ``AUTOPIPE_SEARC
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,9 @@ class SearchSettings(BaseModel):
     """Share of rows held out for the final evaluation; the search never sees them."""
     n_jobs: int = -1
     """Threads per trial; -1 uses every core."""
+    text_features: Literal["auto", "tfidf", "embeddings"] = "auto"
+    """Free-text columns: pretrained sentence embeddings when the text extra is installed
+    ('auto'), or always TF-IDF, or embeddings (an error without the extra)."""
     max_rows: int = Field(250_000, gt=100)
     """Training rows above this are sampled down (stratified) for the baselines and the
     search; the held-out test part is always used whole."""

@@ -9,7 +9,8 @@ levels never seen in training are accepted at prediction time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -25,6 +26,7 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
+from flows.core.embeddings import SentenceEmbeddings, TextFeatures, resolve_text_features
 from flows.core.errors import SchemaError
 from flows.core.features import DateTimeFeatures, as_documents, as_text, finite_or_nan
 from flows.core.types import Exclusion, Task
@@ -49,6 +51,8 @@ class Preparation:
     texts: tuple[str, ...] = ()
     exclusions: tuple[Exclusion, ...] = field(default_factory=tuple)
     task: Task = Task.BINARY
+    text_features: Literal["tfidf", "embeddings"] = "tfidf"
+    """How free-text columns become features: TF-IDF, or pretrained sentence embeddings."""
 
     @property
     def feature_columns(self) -> tuple[str, ...]:
@@ -68,10 +72,12 @@ class Preparation:
         def keep(columns: tuple[str, ...]) -> tuple[str, ...]:
             return tuple(c for c in columns if c not in dropped)
 
-        plan = Preparation(
-            keep(self.numeric), keep(self.low_cardinality), keep(self.high_cardinality),
-            keep(self.very_high_cardinality), keep(self.datetimes), keep(self.texts),
-            self.exclusions + tuple(exclusions), self.task)
+        plan = replace(
+            self, numeric=keep(self.numeric), low_cardinality=keep(self.low_cardinality),
+            high_cardinality=keep(self.high_cardinality),
+            very_high_cardinality=keep(self.very_high_cardinality),
+            datetimes=keep(self.datetimes), texts=keep(self.texts),
+            exclusions=self.exclusions + tuple(exclusions))
         plan.require_features()
         return plan
 
@@ -83,7 +89,7 @@ class Preparation:
 
     def build(self) -> ColumnTransformer:
         """An unfitted transformer producing one dense float matrix (fit it with the target)."""
-        parts: list[tuple[str, Pipeline | TfidfVectorizer, list[str] | str]] = []
+        parts: list[tuple[str, Pipeline, list[str] | str]] = []
         if self.numeric:
             parts.append(("numeric", make_pipeline(
                 FunctionTransformer(finite_or_nan, feature_names_out="one-to-one"),
@@ -115,14 +121,21 @@ class Preparation:
                 DateTimeFeatures(), SimpleImputer(strategy="median", keep_empty_features=True),
                 StandardScaler()), list(self.datetimes)))
         for column in self.texts:
-            parts.append((f"text_{column}", make_pipeline(
-                FunctionTransformer(as_documents, feature_names_out="one-to-one"),
-                TfidfVectorizer(max_features=TFIDF_MAX_FEATURES, ngram_range=(1, 2),
-                                min_df=2, sublinear_tf=True)), [column]))
+            parts.append((f"text_{column}", self._text_featurizer(), [column]))
         return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
 
 
-def plan_preparation(features: pd.DataFrame, task: Task = Task.BINARY) -> Preparation:
+    def _text_featurizer(self) -> Pipeline:
+        if self.text_features == "embeddings":
+            return make_pipeline(SentenceEmbeddings())
+        return make_pipeline(
+            FunctionTransformer(as_documents, feature_names_out="one-to-one"),
+            TfidfVectorizer(max_features=TFIDF_MAX_FEATURES, ngram_range=(1, 2), min_df=2,
+                            sublinear_tf=True))
+
+
+def plan_preparation(features: pd.DataFrame, task: Task = Task.BINARY,
+                     text_features: TextFeatures = "auto") -> Preparation:
     """Sort the training features into encodings; leave out columns that cannot help."""
     kinds: dict[str, list[str]] = {k: [] for k in (
         "numeric", "low", "high", "very_high", "datetime", "text")}
@@ -137,7 +150,8 @@ def plan_preparation(features: pd.DataFrame, task: Task = Task.BINARY) -> Prepar
     plan = Preparation(
         tuple(kinds["numeric"]), tuple(kinds["low"]), tuple(kinds["high"]),
         tuple(kinds["very_high"]), tuple(kinds["datetime"]), tuple(kinds["text"]),
-        tuple(exclusions), task)
+        tuple(exclusions), task,
+        resolve_text_features(text_features) if kinds["text"] else "tfidf")
     plan.require_features()
     return plan
 

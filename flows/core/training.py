@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from flows.core.candidates import Member, set_single_threaded
 from flows.core.card import bootstrap_intervals
+from flows.core.embeddings import TextFeatures
 from flows.core.ensemble import Integration
 from flows.core.evaluate import classification_metrics, regression_metrics
 from flows.core.explain import learner_importance, permutation_importance_raw, reference_values
@@ -51,13 +52,14 @@ class PreparedData:
 
 
 def prepare_training(frame: pl.DataFrame, target: str, test_size: float, seed: int,
-                     max_rows: int | None = None) -> PreparedData:
+                     max_rows: int | None = None,
+                     text_features: TextFeatures = "auto") -> PreparedData:
     """Split, cap the training rows, plan the features from the training part (leaks left
     out), fit the preprocessing on it, and weigh classes if they are badly imbalanced."""
     split = split_frame(frame, target, test_size, seed)
     if max_rows:
         split = cap_training_rows(split, max_rows, seed)
-    plan = plan_preparation(split.x_train, split.task)
+    plan = plan_preparation(split.x_train, split.task, text_features)
     leaks = find_leaks(split.x_train, split.y_train, split.task, plan.feature_columns, seed)
     if split.task is Task.REGRESSION:
         kept = tuple(c for c in plan.feature_columns if c not in {e.column for e in leaks})
