@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import math
 import os
 import sys
 from enum import StrEnum
@@ -18,21 +17,20 @@ from typing import Annotated, Any
 
 import click
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from flows import environment
+from flows.console import err, fmt, json_safe, load_settings, out
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.store import Catalog
 from flows.core.types import LOWER_IS_BETTER
+from flows.registry_cli import registry_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="autopipe: from a table to a monitored, served model.")
 server_app = typer.Typer(help="The local Prefect server that runs autopipe's flows.")
 app.add_typer(server_app, name="server")
-out = Console()
-err = Console(stderr=True)
+app.add_typer(registry_app)
 DEMO_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "titanic.csv"
 SOURCE_HELP = ("A file (.csv .tsv .txt [.gz], .parquet, .json, .ndjson, .xlsx) or a database "
                "URI: sqlite:///file.db?table=T, postgresql://user@host/db?table=T.")
@@ -50,12 +48,6 @@ class PreferChoice(StrEnum):
     fast = "fast"
     balanced = "balanced"
     accurate = "accurate"
-
-
-def _settings() -> Settings:
-    settings = Settings()
-    environment.apply(settings)
-    return settings
 
 
 def _prefect_api(settings: Settings) -> str:
@@ -107,12 +99,12 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Train: ingest, baselines, FLAML search, ensembles, evaluate, register a servable model."""
-    settings = _settings()
+    settings = load_settings()
     summary = train_once(settings, path, target, not as_json, budget_s=budget, name=name,
                          seed=seed, query=query, metric=metric, prefer=prefer.value,
                          refit=refit)
     if as_json:
-        print(json.dumps(_json_safe(summary)))
+        print(json.dumps(json_safe(summary)))
     else:
         _print_summary(summary)
 
@@ -128,7 +120,7 @@ def ingest(
     from flows.core import ingest as ingesting
     from flows.core.sources import parse_source
 
-    settings = _settings()
+    settings = load_settings()
     with err.status("Ingesting…"):
         result = ingesting.ingest(parse_source(source, query), settings.datasets_dir, name)
         Catalog(settings.catalog_path).save_dataset(result.dataset)
@@ -147,7 +139,7 @@ def ingest(
 @app.command()
 def datasets(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List dataset versions, newest first."""
-    frame = Catalog(_settings().catalog_path).datasets().drop("report")
+    frame = Catalog(load_settings().catalog_path).datasets().drop("report")
     if as_json:
         print(json.dumps(frame.to_dicts(), default=str))
         return
@@ -174,7 +166,7 @@ def serve(
     from bentos.build import model_tag
     from flows.serving import service_command, service_environment
 
-    settings = _settings()
+    settings = load_settings()
     record = Catalog(settings.catalog_path).model(model)
     chosen_port = port or settings.serve.port
     err.print(f"Serving model [bold]{record.version}[/] on "
@@ -197,7 +189,7 @@ def predict(
     from flows.core.batch import predict_file
     from flows.core.model import load_model
 
-    settings = _settings()
+    settings = load_settings()
     record = Catalog(settings.catalog_path).model(model)
     predictions = predict_file(input_path, load_model(record.artifact_path))
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -208,9 +200,9 @@ def predict(
 @app.command()
 def runs(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List training runs, newest first."""
-    frame = Catalog(_settings().catalog_path).list_runs()
+    frame = Catalog(load_settings().catalog_path).list_runs()
     if as_json:
-        print(json.dumps(_json_safe(frame.to_dicts()), default=str))
+        print(json.dumps(json_safe(frame.to_dicts()), default=str))
         return
     if frame.is_empty():
         err.print("No runs yet. Start one: autopipe run PATH --target COLUMN")
@@ -219,8 +211,8 @@ def runs(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = 
                   "seconds", "started", title="Runs")
     for row in frame.iter_rows(named=True):
         table.add_row(row["run_id"], row["dataset"], row["task"], row["learner"] or "",
-                      row["main_metric"], _fmt(row["model_score"]),
-                      _fmt(_best_baseline(row)), _fmt(row["duration_s"], 1),
+                      row["main_metric"], fmt(row["model_score"]),
+                      fmt(_best_baseline(row)), fmt(row["duration_s"], 1),
                       f"{row['started_at']:%Y-%m-%d %H:%M}")
     out.print(table)
 
@@ -230,7 +222,7 @@ def tui() -> None:
     """Open the terminal UI."""
     from tui.app import AutopipeApp
 
-    AutopipeApp(_settings()).run()
+    AutopipeApp(load_settings()).run()
 
 
 @app.command()
@@ -241,7 +233,7 @@ def demo(budget: Annotated[float, typer.Option(help="Search budget in seconds.")
     from flows.local_server import free_port
     from flows.serving import start_service, stop_service, wait_ready
 
-    settings = _settings()
+    settings = load_settings()
     err.print(f"[bold]1/3[/] Training on {DEMO_SAMPLE.name} (target 'survived', {budget:g} s)")
     summary = train_once(settings, str(DEMO_SAMPLE), "survived", True, budget_s=budget)
     _print_summary(summary)
@@ -272,7 +264,7 @@ def demo(budget: Annotated[float, typer.Option(help="Search budget in seconds.")
 @server_app.command("start")
 def server_start() -> None:
     """Start (or find) the local Prefect server and print its API address."""
-    out.print(_prefect_api(_settings()))
+    out.print(_prefect_api(load_settings()))
 
 
 @server_app.command("stop")
@@ -280,7 +272,7 @@ def server_stop() -> None:
     """Stop the local Prefect server started by autopipe."""
     from flows.local_server import stop_server
 
-    stopped = stop_server(_settings().prefect_home)
+    stopped = stop_server(load_settings().prefect_home)
     err.print("Stopped the local Prefect server." if stopped else "No local server was running.")
 
 
@@ -306,13 +298,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
                         f"· target {summary['target']}")
     for metric, value in metrics.items():
         style = "bold" if metric == summary["main_metric"] else ""
-        table.add_row(metric, _fmt(value),
-                      *(_fmt(b["metrics"].get(metric)) for b in baselines.values()), style=style)
+        table.add_row(metric, fmt(value),
+                      *(fmt(b["metrics"].get(metric)) for b in baselines.values()), style=style)
     out.print(table)
     stages = Table("stage", "wall s", "cpu s", "peak MB", title="Resources")
     for stage in summary["stages"]:
-        stages.add_row(stage["stage"], _fmt(stage["wall_s"], 2), _fmt(stage["cpu_s"], 2),
-                       _fmt(stage["peak_rss_mb"], 0))
+        stages.add_row(stage["stage"], fmt(stage["wall_s"], 2), fmt(stage["cpu_s"], 2),
+                       fmt(stage["peak_rss_mb"], 0))
     out.print(stages)
     if summary["training_rows_before_cap"]:
         out.print(f"[yellow]sampled[/] baselines and search trained on {summary['training_rows']}"
@@ -364,23 +356,6 @@ def _baselines_ahead(summary: dict[str, Any]) -> list[tuple[str, float]]:
 def _best_baseline(row: dict[str, Any]) -> float | None:
     lower_is_better = row["main_metric"] in LOWER_IS_BETTER
     return row["baseline_min"] if lower_is_better else row["baseline_max"]
-
-
-def _fmt(value: float | None, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:.{digits}f}"
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN is not JSON: turn it into null everywhere in a nested structure."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def run_cli(argv: list[str] | None = None) -> int:

@@ -15,7 +15,16 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 
-from flows.core import baseline, candidates, ensemble, ingest, registry, search, training
+from flows.core import (
+    baseline,
+    candidates,
+    ensemble,
+    ingest,
+    registry,
+    release,
+    search,
+    training,
+)
 from flows.core.embeddings import TextFeatures
 from flows.core.errors import AutopipeError
 from flows.core.model import FittedModel
@@ -37,9 +46,9 @@ def ingest_source(source: str, target: str, datasets_dir: Path, name: str | None
 
 @task(name="prepare", cache_policy=NO_CACHE)
 def prepare(dataset: DatasetRef, target: str, test_size: float, seed: int, max_rows: int,
-            text_features: TextFeatures) -> training.PreparedData:
+            text_features: TextFeatures, budget_s: float) -> training.PreparedData:
     return training.prepare_training(ingest.read_snapshot(dataset), target, test_size, seed,
-                                     max_rows, text_features)
+                                     max_rows, text_features, budget_s)
 
 
 @task(name="baseline", cache_policy=NO_CACHE)
@@ -106,3 +115,8 @@ def publish_to_bentoml(artifact_dir: Path, version: str, labels: dict[str, str])
       retry_condition_fn=unless_user_error)
 def record_run(catalog_path: Path, record: RunRecord) -> None:
     Catalog(catalog_path).save_run(record)
+
+
+@task(name="release", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def write_release(catalog_path: Path, family: str, releases_dir: Path) -> Path:
+    return release.write_release(Catalog(catalog_path), family, releases_dir)

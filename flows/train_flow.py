@@ -28,6 +28,7 @@ from flows.core.config import Settings
 from flows.core.ensemble import Integration, Prefer
 from flows.core.evaluate import MAIN_METRIC
 from flows.core.ingest import remove_snapshot
+from flows.core.lineage import code_lineage
 from flows.core.losses import search_metric
 from flows.core.progress import ProgressEvent, emit
 from flows.core.resources import measure
@@ -66,7 +67,8 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
             undo.callback(remove_snapshot, dataset)
         with _stage("prepare", usages):
             prepared = tasks.prepare(dataset, target, settings.search.test_size, seed,
-                                     settings.search.max_rows, settings.search.text_features)
+                                     settings.search.max_rows, settings.search.text_features,
+                                     budget)
         task_kind = prepared.task
         metric_name = search_metric(task_kind, metric)
         n_classes = len(prepared.split.classes)
@@ -118,6 +120,7 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
                 "recipes": {r.learner: r.config for r in found.recipes},
                 "warm_started_from": previous and list(previous),
                 "refit_on_all_rows": refit, "seed": seed, "budget_s": budget,
+                "test_size": settings.search.test_size,
                 "text_features": prepared.plan.text_features if prepared.plan.texts else None,
                 "metrics": {e.role: e.metrics for e in evaluations},
                 "input_schema": winner.input_schema, "created_at": started_at.isoformat(),
@@ -140,10 +143,15 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
             model=ModelRecord(
                 version=version, run_id=run_id, dataset_hash=dataset.content_hash,
                 target=target, task=task_kind, learner=learner,
-                artifact_path=artifact_dir, created_at=datetime.now(), metrics=metrics),
+                artifact_path=artifact_dir, created_at=datetime.now(), metrics=metrics,
+                lineage=code_lineage() | {"seed": seed, "search_metric": metric_name,
+                                          "integration": integration_facts["kind"],
+                                          "recipes": card["recipes"]}),
             flow_run_id=flow_run.get_id())
         tasks.record_run(settings.catalog_path, record)
         undo.pop_all()
+    # The run is recorded: the release file follows the catalog (a service watches it).
+    tasks.write_release(settings.catalog_path, dataset.name, settings.releases_dir)
     return _summary(record, model_tag, prepared) | {
         "search_metric": metric_name, "search_validation": found.eval_method,
         "integration": integration_facts, "refit_on_all_rows": refit,

@@ -78,9 +78,19 @@ def _model_section(card: Mapping[str, Any]) -> str:
         "Budget": f"{card['budget_s']:g} s" if card.get("budget_s") is not None else None,
         "Created": card.get("created_at", card.get("created")),
         "Search metric": card.get("search_metric"),
+        "Validation during the search": card.get("search_validation"),
+        "Text features": card.get("text_features"),
         "Chosen": _choice(card),
+        "Prediction latency": _latency(card.get("latency_ms")),
     }
     return "## Model\n\n" + _bullets(facts)
+
+
+def _latency(latency: Any) -> str | None:
+    if not isinstance(latency, Mapping) or "1_row" not in latency:
+        return None
+    return (f"{latency['1_row']:.1f} ms for one row, {latency.get('1000_rows', 0):.0f} ms for "
+            "1,000 rows (raw rows through preprocessing and model, one thread)")
 
 
 def _choice(card: Mapping[str, Any]) -> str | None:

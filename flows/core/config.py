@@ -32,6 +32,13 @@ class SearchSettings(BaseModel):
     search; the held-out test part is always used whole."""
 
 
+class RegistrySettings(BaseModel):
+    """When a challenger may replace a champion."""
+
+    promotion_margin: float = Field(0.001, ge=0)
+    """How much better (on the main metric, same held-out rows) a challenger must score."""
+
+
 class ServeSettings(BaseModel):
     """Where the prediction service listens."""
 
@@ -50,6 +57,7 @@ class Settings(BaseSettings):
     """Where the catalog, snapshots, models, reports, logs and tool state live."""
     search: SearchSettings = Field(default_factory=SearchSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
 
     @property
     def root(self) -> Path:
@@ -70,6 +78,10 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.root / "reports"
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.root / "releases"
 
     @property
     def logs_dir(self) -> Path:

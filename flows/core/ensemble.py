@@ -111,7 +111,11 @@ class Integration:
     def as_dict(self, candidates: Sequence[Candidate]) -> dict[str, Any]:
         return {"kind": self.kind, "members": [candidates[i].member.name for i in self.members],
                 "weights": list(self.weights), "validation_loss": self.losses,
-                "latency_ms_1_row": self.latency_ms, "reason": self.reason}
+                "latency_ms_1_row": self.latency_ms, "reason": self.reason,
+                "candidates": {c.member.name: {"learner": c.member.learner,
+                                               "validation_loss": self.losses[c.member.name],
+                                               "fit_s": c.fit_s, "latency_ms": c.latency_ms}
+                               for c in candidates}}
 
 
 def integrate(candidates: Sequence[Candidate], y_valid: np.ndarray, task: Task, metric: str,

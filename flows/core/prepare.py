@@ -135,7 +135,8 @@ class Preparation:
 
 
 def plan_preparation(features: pd.DataFrame, task: Task = Task.BINARY,
-                     text_features: TextFeatures = "auto") -> Preparation:
+                     text_features: TextFeatures = "auto",
+                     budget_s: float | None = None) -> Preparation:
     """Sort the training features into encodings; leave out columns that cannot help."""
     kinds: dict[str, list[str]] = {k: [] for k in (
         "numeric", "low", "high", "very_high", "datetime", "text")}
@@ -151,7 +152,8 @@ def plan_preparation(features: pd.DataFrame, task: Task = Task.BINARY,
         tuple(kinds["numeric"]), tuple(kinds["low"]), tuple(kinds["high"]),
         tuple(kinds["very_high"]), tuple(kinds["datetime"]), tuple(kinds["text"]),
         tuple(exclusions), task,
-        resolve_text_features(text_features) if kinds["text"] else "tfidf")
+        resolve_text_features(text_features, features[kinds["text"]], budget_s)
+        if kinds["text"] else "tfidf")
     plan.require_features()
     return plan
 

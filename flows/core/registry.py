@@ -21,8 +21,11 @@ CARD_MARKDOWN_FILE = "card.md"
 
 def model_version(dataset_name: str, run_id: str) -> str:
     """A version string that is also a valid BentoML tag version: lowercase, [a-z0-9._-]."""
-    slug = re.sub(r"[^a-z0-9]+", "-", dataset_name.lower()).strip("-")[:40] or "model"
-    return f"{slug}-{run_id}"
+    return f"{model_version_slug(dataset_name)}-{run_id}"
+
+
+def model_version_slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "model"
 
 
 def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],

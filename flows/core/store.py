@@ -13,7 +13,7 @@ import fcntl
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE datasets ADD COLUMN parent_hash VARCHAR",
         "ALTER TABLE datasets ADD COLUMN report JSON",
     ),
+    (
+        "ALTER TABLE models ADD COLUMN lineage JSON",
+        # Append-only: an alias's value at time T is its last event before T.
+        """CREATE TABLE alias_events (
+            occurred_at TIMESTAMP NOT NULL, family VARCHAR NOT NULL, slice VARCHAR NOT NULL,
+            alias VARCHAR NOT NULL, version VARCHAR, action VARCHAR NOT NULL,
+            replaced VARCHAR, actor VARCHAR NOT NULL, reason VARCHAR)""",
+    ),
 )
+_LATEST_PER_ALIAS = ("QUALIFY row_number() OVER (PARTITION BY family, slice, alias "
+                     "ORDER BY occurred_at DESC) = 1")
+"""An alias's current value is its newest event (a cleared alias has a NULL version)."""
+GLOBAL_SLICE = ""
+"""The slice name of a family's global model."""
 
 
 class Catalog:
@@ -107,12 +120,96 @@ class Catalog:
                 _insert_model(conn, record.model)
                 _insert_audit(conn, actor, "register", record.model.version,
                               {"run_id": record.run_id})
+                family = record.dataset.name
+                first = _alias(conn, family, GLOBAL_SLICE, "champion") is None
+                _record_alias(conn, AliasChange(
+                    family, GLOBAL_SLICE, "champion" if first else "challenger",
+                    record.model.version, "register", actor,
+                    "first model of this dataset" if first else "new model awaiting promotion"))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def change_alias(self, change: AliasChange, detail: dict[str, Any] | None = None) -> None:
+        """Point an alias at a version (or clear it), with its event and audit entry."""
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            try:
+                _record_alias(conn, change, detail)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
 
     # -- reads ----------------------------------------------------------------------------
+
+    def aliases(self, family: str) -> dict[tuple[str, str], str]:
+        """(slice, alias) -> version, as they stand now."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                f"SELECT slice, alias, version FROM alias_events WHERE family = $1 "
+                f"{_LATEST_PER_ALIAS}", [family]).fetchall()
+        return {(slice_, alias): version for slice_, alias, version in rows if version}
+
+    def alias_history(self, family: str) -> pl.DataFrame:
+        with self.connect() as conn:
+            return conn.sql("SELECT * FROM alias_events WHERE family = $1 ORDER BY occurred_at",
+                            params=[family]).pl()
+
+    def alias_at(self, family: str, slice_: str, alias: str, when: datetime) -> str | None:
+        """Which version the alias pointed at, at time ``when``."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT version FROM alias_events WHERE family = $1 AND slice = $2 AND "
+                "alias = $3 AND occurred_at <= $4 ORDER BY occurred_at DESC LIMIT 1",
+                [family, slice_, alias, when]).fetchall()
+        return rows[0][0] if rows else None
+
+    def rollback_target(self, family: str, slice_: str) -> str | None:
+        """The champion before the current one, skipping versions already rolled back from."""
+        history = self.alias_history(family).filter(slice=slice_, alias="champion")
+        if history.is_empty():
+            return None
+        current = history["version"][-1]
+        rolled_back = set(history.filter(action="rollback")["replaced"].drop_nulls())
+        for version in reversed(history["version"].to_list()):
+            if version and version != current and version not in rolled_back:
+                return str(version)
+        return None
+
+    def family_of(self, version: str) -> str:
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT d.name FROM models m JOIN datasets d ON d.content_hash = m.dataset_hash "
+                "WHERE m.version = $1", [version]).fetchall()
+        if not rows:
+            raise ModelNotFoundError(f"no model version {version!r} in the catalog",
+                                     "list the versions with 'autopipe models'")
+        return str(rows[0][0])
+
+    def families(self) -> list[str]:
+        with self.connect() as conn:
+            rows = conn.execute("SELECT DISTINCT family FROM alias_events ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
+
+    def list_models(self) -> pl.DataFrame:
+        """Every model version, newest first, with its dataset, main metric and aliases."""
+        query = f"""
+            WITH current AS (
+                SELECT family, slice, alias, version FROM alias_events {_LATEST_PER_ALIAS})
+            SELECT m.version, d.name AS dataset, m.target, m.task, m.learner, r.main_metric,
+                   CAST(json_extract(m.metrics, '$.' || r.main_metric) AS DOUBLE) AS score,
+                   coalesce(string_agg(CASE WHEN c.slice = '' THEN c.alias
+                                       ELSE c.alias || '@' || c.slice END, ', '
+                                       ORDER BY c.alias), '') AS aliases,
+                   m.created_at, m.lineage
+            FROM models m JOIN datasets d ON d.content_hash = m.dataset_hash
+            JOIN runs r ON r.run_id = m.run_id
+            LEFT JOIN current c ON c.version = m.version AND c.family = d.name
+            GROUP BY ALL ORDER BY m.created_at DESC"""
+        with self.connect() as conn:
+            return conn.sql(query).pl()
 
     def list_runs(self) -> pl.DataFrame:
         """Runs, newest first, with their dataset name and main metric of model and baseline."""
@@ -249,9 +346,33 @@ def _insert_run(conn: duckdb.DuckDBPyConnection, r: RunRecord) -> None:
 
 def _insert_model(conn: duckdb.DuckDBPyConnection, m: ModelRecord) -> None:
     conn.execute(
-        "INSERT INTO models VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO models (version, run_id, dataset_hash, target, task, learner, "
+        "artifact_path, created_at, metrics, lineage) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         [m.version, m.run_id, m.dataset_hash, m.target, m.task.value, m.learner,
-         str(m.artifact_path), m.created_at, json.dumps(m.metrics)])
+         str(m.artifact_path), m.created_at, json.dumps(m.metrics),
+         json.dumps(m.lineage, default=str)])
+
+
+def _alias(conn: duckdb.DuckDBPyConnection, family: str, slice_: str,
+           alias: str) -> str | None:
+    rows = conn.execute(
+        "SELECT version FROM alias_events WHERE family = $1 AND slice = $2 AND alias = $3 "
+        "ORDER BY occurred_at DESC LIMIT 1", [family, slice_, alias]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _record_alias(conn: duckdb.DuckDBPyConnection, change: AliasChange,
+                  detail: dict[str, Any] | None = None) -> None:
+    replaced = _alias(conn, change.family, change.slice, change.alias)
+    conn.execute(
+        "INSERT INTO alias_events VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        [datetime.now(), change.family, change.slice, change.alias, change.version,
+         change.action, replaced, change.actor, change.reason])
+    _insert_audit(conn, change.actor, change.action, change.version or replaced or "",
+                  {"family": change.family, "slice": change.slice, "alias": change.alias,
+                   "version": change.version, "replaced": replaced, "reason": change.reason}
+                  | (detail or {}))
 
 
 def _insert_audit(conn: duckdb.DuckDBPyConnection, actor: str, action: str, subject: str,
@@ -260,9 +381,23 @@ def _insert_audit(conn: duckdb.DuckDBPyConnection, actor: str, action: str, subj
                  [datetime.now(), actor, action, subject, json.dumps(detail)])
 
 
+@dataclass(frozen=True)
+class AliasChange:
+    """One move of an alias: who pointed which alias of which slice at what, and why."""
+
+    family: str
+    slice: str
+    alias: str
+    version: str | None
+    action: str
+    actor: str
+    reason: str | None = None
+
+
 def _model_from_row(row: dict[str, Any]) -> ModelRecord:
     return ModelRecord(
         version=row["version"], run_id=row["run_id"], dataset_hash=row["dataset_hash"],
         target=row["target"], task=Task(row["task"]), learner=row["learner"],
         artifact_path=Path(row["artifact_path"]), created_at=row["created_at"],
-        metrics=json.loads(row["metrics"]) if row["metrics"] else {})
+        metrics=json.loads(row["metrics"]) if row["metrics"] else {},
+        lineage=json.loads(row["lineage"]) if row.get("lineage") else {})

@@ -5,6 +5,7 @@ The flow calls them in order; each takes and returns plain values so it can be t
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,13 +54,14 @@ class PreparedData:
 
 def prepare_training(frame: pl.DataFrame, target: str, test_size: float, seed: int,
                      max_rows: int | None = None,
-                     text_features: TextFeatures = "auto") -> PreparedData:
+                     text_features: TextFeatures = "auto",
+                     budget_s: float | None = None) -> PreparedData:
     """Split, cap the training rows, plan the features from the training part (leaks left
     out), fit the preprocessing on it, and weigh classes if they are badly imbalanced."""
     split = split_frame(frame, target, test_size, seed)
     if max_rows:
         split = cap_training_rows(split, max_rows, seed)
-    plan = plan_preparation(split.x_train, split.task, text_features)
+    plan = plan_preparation(split.x_train, split.task, text_features, budget_s)
     leaks = find_leaks(split.x_train, split.y_train, split.task, plan.feature_columns, seed)
     if split.task is Task.REGRESSION:
         kept = tuple(c for c in plan.feature_columns if c not in {e.column for e in leaks})
@@ -145,4 +147,20 @@ def explain_model(model: FittedModel, prepared: PreparedData, seed: int) -> dict
         "intervals": bootstrap_intervals(y_test, output, model.task, seed,
                                          resamples=BOOTSTRAP_RESAMPLES),
         "reference_row": reference_values(model, prepared.split.x_train),
+        "latency_ms": pipeline_latency_ms(model, features),
     }
+
+
+def pipeline_latency_ms(model: FittedModel, features: pd.DataFrame) -> dict[str, float]:
+    """What a caller waits for, raw rows in and labelled predictions out: the median of a few
+    single-row calls, and one 1,000-row call."""
+    single = []
+    for index in range(min(7, len(features))):
+        started = time.perf_counter()
+        model.predict_frame(features.iloc[index:index + 1])
+        single.append(time.perf_counter() - started)
+    batch = features.sample(n=1000, replace=True, random_state=0)
+    started = time.perf_counter()
+    model.predict_frame(batch)
+    return {"1_row": 1000 * float(np.median(single)),
+            "1000_rows": 1000 * (time.perf_counter() - started)}

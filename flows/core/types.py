@@ -94,6 +94,8 @@ class ModelRecord:
     artifact_path: Path
     created_at: datetime
     metrics: dict[str, float] = field(default_factory=dict)
+    lineage: dict[str, Any] = field(default_factory=dict)
+    """Code and library versions, seed and configuration: what it takes to rebuild it."""
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,20 @@ def test_auto_falls_back_to_tfidf_and_an_explicit_request_needs_the_extra(
     assert resolve_text_features("tfidf") == "tfidf"
 
 
+def test_auto_embeds_prose_that_fits_the_budget_and_leaves_names_to_tfidf(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embeddings, "embeddings_available", lambda: True)
+    prose = pd.DataFrame({"t": [f"message {i} about the delivery of a parcel to your home"
+                                for i in range(400)]})
+    names = pd.DataFrame({"t": [f"Smith, Mr. John {i}" for i in range(400)]})
+    assert resolve_text_features("auto", prose, budget_s=60) == "embeddings"  # ~5 s of 18 s
+    assert resolve_text_features("auto", names, budget_s=60) == "tfidf"
+    assert resolve_text_features("auto", pd.concat([prose] * 5, ignore_index=True)
+                                 .assign(t=lambda f: f.t + f.index.astype(str)),
+                                 budget_s=60) == "tfidf"  # 2,000 texts: ~25 s, over 30%
+    assert resolve_text_features("embeddings", names, budget_s=60) == "embeddings"
+
+
 @needs_extra
 def test_sentences_with_the_same_meaning_land_close() -> None:
     texts = pd.DataFrame({"t": ["Win a free prize now, call today!",

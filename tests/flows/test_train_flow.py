@@ -50,6 +50,11 @@ def test_run_is_recorded_in_the_catalog(trained: dict[str, dict[str, Any]], task
     assert card["search_metric"] == {"regression": "rmse"}.get(task, "log_loss")
     assert card["search_validation"] == "5-fold cross-validation"  # small tables
     assert card["recipes"] and summary["search_winner"] in card["recipes"]
+    for name, candidate in integration["candidates"].items():
+        assert set(candidate["latency_ms"]) == {"1_row", "1000_rows"}, name
+        assert candidate["validation_loss"] == integration["validation_loss"][name]
+    assert {"baseline_linear", "baseline_hgb"} <= set(integration["candidates"])
+    assert 0 < card["latency_ms"]["1_row"] < card["latency_ms"]["1000_rows"]
     trials = catalog.trials(summary["run_id"])
     assert len(trials) == summary["trials"] > 0
 
@@ -70,6 +75,7 @@ def test_every_model_has_a_card_with_intervals_and_importance(
     for section in ("## Intended use and limitations", "## Metrics", "## Feature importance"):
         assert section in markdown
     assert next(iter(importance)) in markdown  # the most important column is named
+    assert "Prediction latency:" in markdown
 
 
 def test_metrics_are_in_sensible_ranges(trained: dict[str, dict[str, Any]]) -> None:

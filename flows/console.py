@@ -1,0 +1,38 @@
+"""What every command shares: the two consoles, the settings, number and JSON formatting."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+
+from flows import environment
+from flows.core.config import Settings
+
+out = Console()
+err = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    """The settings, with the environment the tools read (Prefect, BentoML homes) applied."""
+    settings = Settings()
+    environment.apply(settings)
+    return settings
+
+
+def fmt(value: float | None, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def json_safe(value: Any) -> Any:
+    """NaN is not JSON: turn it into null everywhere in a nested structure."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value

@@ -1,0 +1,59 @@
+"""The release a service serves: each slice's champion of one dataset family, as a file.
+
+The catalog is the source of truth, but the service never opens it: every alias change
+rewrites ``releases/<family>.json`` (atomically), and a running service watches that file and
+swaps models when it changes. Artifact paths are absolute here; a packaged Bento carries a
+copy whose paths are relative to the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flows.core.errors import ModelNotFoundError
+from flows.core.registry import model_version_slug
+from flows.core.store import GLOBAL_SLICE, Catalog
+
+
+def release_path(releases_dir: Path, family: str) -> Path:
+    return releases_dir / f"{model_version_slug(family)}.json"
+
+
+def release_document(catalog: Catalog, family: str) -> dict[str, Any]:
+    aliases = catalog.aliases(family)
+    if (GLOBAL_SLICE, "champion") not in aliases:
+        raise ModelNotFoundError(f"dataset {family!r} has no champion model",
+                                 f"train one: autopipe run FILE --target COLUMN --name {family}")
+    versions = sorted(set(aliases.values()))
+    return {
+        "family": family,
+        "updated_at": datetime.now().isoformat(),
+        "champions": {s or "global": v for (s, a), v in aliases.items() if a == "champion"},
+        "challengers": {s or "global": v for (s, a), v in aliases.items() if a == "challenger"},
+        "artifacts": {v: str(catalog.model(v).artifact_path) for v in versions},
+    }
+
+
+def write_release(catalog: Catalog, family: str, releases_dir: Path) -> Path:
+    """Rewrite the family's release file from the catalog's current aliases."""
+    path = release_path(releases_dir, family)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(release_document(catalog, family), indent=2))
+    os.replace(partial, path)
+    return path
+
+
+def read_release(path: Path) -> dict[str, Any]:
+    """A release file with its artifact paths made absolute."""
+    if not path.exists():
+        raise ModelNotFoundError(f"no release file at {path}",
+                                 "train a model first, or give the release of a dataset")
+    document = json.loads(path.read_text())
+    document["artifacts"] = {v: str((path.parent / p).resolve())
+                             for v, p in document["artifacts"].items()}
+    return document

@@ -1,0 +1,92 @@
+"""Two real models of one dataset: warm start, the promotion gate, promotion, rollback, the
+release file and the audit log, through the ``autopipe`` command."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.cli import run_cli
+from flows.core.config import Settings
+from flows.core.registry import read_card
+from flows.core.release import read_release, release_path
+from flows.core.store import GLOBAL_SLICE, Catalog
+from tests.conftest import SAMPLE_RUNS
+
+
+@pytest.fixture(scope="module")
+def two_versions(prefect_api: str, tmp_path_factory: pytest.TempPathFactory,
+                 ) -> Iterator[list[dict[str, Any]]]:
+    """penguins trained twice in a home of its own: the first run's model is champion."""
+    from flows.train_flow import train
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUTOPIPE_HOME", str(tmp_path_factory.mktemp("registry") / "home"))
+        path, target = SAMPLE_RUNS["multiclass"]
+        yield [train(source=str(path), target=target, budget_s=2.0, seed=0, refit=False)
+               for _ in range(2)]
+
+
+@pytest.fixture
+def home(two_versions: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> Path:
+    return Settings().root
+
+
+def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = run_cli(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def champion() -> str | None:
+    return Catalog(Settings().catalog_path).aliases("penguins").get((GLOBAL_SLICE, "champion"))
+
+
+def test_the_second_run_starts_from_the_first_runs_recipes(
+        two_versions: list[dict[str, Any]], home: Path) -> None:
+    catalog = Catalog(Settings().catalog_path)
+    first, second = (read_card(catalog.model(r["model_version"]).artifact_path)
+                     for r in two_versions)
+    assert first["warm_started_from"] is None
+    assert second["warm_started_from"] and set(second["warm_started_from"]) <= set(
+        first["recipes"])
+    assert second["integration"]["reason"]
+
+
+def test_gate_refuses_then_force_promotes_then_rollback_restores(
+        two_versions: list[dict[str, Any]], home: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = (r["model_version"] for r in two_versions)
+    code, out, _ = cli(["models", "--json"], capsys)
+    listed = {m["version"]: m for m in json.loads(out)}
+    assert code == 0 and listed[first]["aliases"] == "champion"
+    assert listed[second]["aliases"] == "challenger"
+    assert listed[second]["lineage"]["libraries"]["scikit-learn"]
+    assert listed[second]["lineage"]["seed"] == 0
+
+    monkeypatch.setenv("AUTOPIPE_REGISTRY__PROMOTION_MARGIN", "100")  # no model clears it
+    code, _, err = cli(["promote", second], capsys)
+    assert code == 2 and "does not beat the champion" in err and "held-out rows" in err
+    assert champion() == first
+    code, _, err = cli(["promote", second, "--force"], capsys)
+    assert code == 2 and "needs a reason" in err
+    code, _, err = cli(["promote", second, "--force", "--reason", "new data"], capsys)
+    assert code == 0 and champion() == second
+    release = read_release(release_path(Settings().releases_dir, "penguins"))
+    assert release["champions"] == {"global": second} and release["challengers"] == {}
+
+    code, _, err = cli(["rollback", "--reason", "bad answers"], capsys)
+    assert code == 0 and champion() == first and f"{second} -> {first}" in err
+    release = read_release(release_path(Settings().releases_dir, "penguins"))
+    assert release["champions"] == {"global": first}
+    code, _, err = cli(["rollback"], capsys)
+    assert code == 2 and "no earlier champion" in err
+
+    history = Catalog(Settings().catalog_path).alias_history("penguins")
+    moves = history.filter(alias="champion")[["version", "action", "reason"]].rows()
+    assert moves == [(first, "register", "first model of this dataset"),
+                     (second, "force-promote", "new data"), (first, "rollback", "bad answers")]
