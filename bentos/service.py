@@ -1,9 +1,11 @@
-"""The prediction service: a thin BentoML shell over the exact fitted pipeline.
+"""The prediction service: a thin BentoML shell over a release's fitted pipelines.
 
-It loads one model from the BentoML store at start-up (AUTOPIPE_MODEL_TAG, default the newest
-``autopipe-model``), validates each batch against the training schema (4xx naming the field,
-never a 500), and appends every answered record to the prediction log. It never opens the
-DuckDB catalog: the monitor reads the log files instead.
+It serves the release file named by AUTOPIPE_RELEASE (``release/release.json`` inside a
+packaged Bento): each slice's champion, loaded at start-up (``/readyz`` answers once the
+service is up, which is after loading), and swapped without a restart when a promotion or a
+rollback rewrites the file. Each batch is validated against the training schema (4xx naming
+the field, never a 500) and every answered record is appended to the prediction log. It never
+opens the DuckDB catalog: the monitor reads the log files instead.
 """
 
 from __future__ import annotations
@@ -17,57 +19,88 @@ from typing import Any
 import bentoml
 from bentoml.exceptions import InvalidArgument
 
-from bentos.build import MODEL_NAME
 from bentos.prediction_log import PredictionLog
 from flows.core.errors import AutopipeError
-from flows.core.model import ARTIFACT_FILE, load_model
+from flows.core.explain import contributions
+from flows.core.live_release import LiveRelease
+from flows.core.model import FittedModel
 
-MODEL_TAG = os.environ.get("AUTOPIPE_MODEL_TAG", f"{MODEL_NAME}:latest")
+RELEASE_FILE = os.environ.get("AUTOPIPE_RELEASE", "release/release.json")
 MAX_RECORDS = 10_000
 
 
 @bentoml.service(name="autopipe", traffic={"timeout": 60})
 class Autopipe:
-    model_ref = bentoml.models.BentoModel(MODEL_TAG)
-
     def __init__(self) -> None:
-        self.model = load_model(Path(self.model_ref.path_of(ARTIFACT_FILE)))
+        self.release = LiveRelease(Path(RELEASE_FILE))
         home = Path(os.environ.get("AUTOPIPE_HOME", "data"))
         self.log = PredictionLog(home / "logs" / "predictions")
 
     @bentoml.api
     def predict(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        """One result per record: prediction, class probabilities and model version."""
+        """Per record: the prediction, class probabilities, slice and model version."""
+        return self._answer(records, explain=False)
+
+    @bentoml.api(route="/explain")
+    def explain(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """The predictions, plus each record's additive contribution per input field."""
+        return self._answer(records, explain=True)
+
+    def _answer(self, records: list[dict[str, Any]], explain: bool) -> dict[str, Any]:
+        # One method behind both routes: an API method calling another deadlocks in BentoML.
         started = time.perf_counter()
-        if len(records) > MAX_RECORDS:
-            raise InvalidArgument(f"{len(records)} records in one request; at most {MAX_RECORDS}")
-        try:
-            features = self.model.frame_from_records(records)
-        except AutopipeError as exc:
-            raise InvalidArgument(str(exc)) from None
-        predictions = self.model.predict_frame(features)
-        version = self.model.version
-        results = [_result(row, self.model.class_names, version)
+        slice_name, model = self._model(records)
+        features = _validated(model, records)
+        predictions = model.predict_frame(features)
+        results = [_result(row, model, slice_name)
                    for row in predictions.to_dict(orient="records")]
+        if explain:
+            explained = contributions(model, features, model.reference_row)
+            for result, explanation in zip(results, explained, strict=True):
+                result["explanation"] = {"output": explanation.output,
+                                         "contributions": explanation.as_dict()}
         request_id = uuid.uuid4().hex
-        self.log.append(request_id, version, records, results,
+        self.log.append(request_id, model.version, records, results,
                         latency_ms=(time.perf_counter() - started) * 1000)
-        return {"request_id": request_id, "model_version": version, "results": results}
+        return {"request_id": request_id, "model_version": model.version,
+                "results": results, "notes": _notes(model, records)}
 
     @bentoml.api(route="/metadata")
     def metadata(self) -> dict[str, Any]:
-        """The model version, task and the input schema the service validates against."""
-        return {"model_version": self.model.version, "task": self.model.task.value,
-                "target": self.model.target, "learner": self.model.learner,
-                "classes": self.model.class_names, "input_schema": self.model.input_schema}
+        """The release, its models and the input schema the service validates against."""
+        served = self.release.current()
+        model = served.champions["global"]
+        return {"release": served.document.get("family"),
+                "updated_at": served.document.get("updated_at"),
+                "champions": served.document["champions"], "model_version": model.version,
+                "task": model.task.value, "target": model.target, "learner": model.learner,
+                "classes": model.class_names, "input_schema": model.input_schema}
+
+    def _model(self, records: list[dict[str, Any]]) -> tuple[str, FittedModel]:
+        if len(records) > MAX_RECORDS:
+            raise InvalidArgument(f"{len(records)} records in one request; at most {MAX_RECORDS}")
+        return self.release.current().model_for(None)
 
 
-def _result(row: dict[str, Any], class_names: list[str], version: str) -> dict[str, Any]:
+def _validated(model: FittedModel, records: list[dict[str, Any]]) -> Any:
+    try:
+        return model.frame_from_records(records)
+    except AutopipeError as exc:
+        raise InvalidArgument(str(exc)) from None
+
+
+def _result(row: dict[str, Any], model: FittedModel, slice_name: str) -> dict[str, Any]:
     prediction = row["prediction"]
     result: dict[str, Any] = {
         "prediction": prediction.item() if hasattr(prediction, "item") else prediction,
-        "model_version": version,
+        "slice": slice_name, "model_version": model.version,
     }
-    if class_names:
-        result["probabilities"] = {name: float(row[name]) for name in class_names}
+    if model.class_names:
+        result["probabilities"] = {name: float(row[name]) for name in model.class_names}
     return result
+
+
+def _notes(model: FittedModel, records: list[dict[str, Any]]) -> list[str]:
+    """What the service accepted but the caller should know: fields the model ignores."""
+    extra = sorted({key for record in records for key in record} - set(model.input_schema))
+    return [f"fields the model does not use were ignored: {', '.join(extra)}"] if extra else []

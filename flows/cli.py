@@ -158,23 +158,34 @@ def datasets(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")
 @app.command()
 def serve(
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1.")] = None,
-    model: Annotated[str | None, typer.Option(help="Model version (default: latest).")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Serve this dataset's release (default: "
+                                                     "the newest model's dataset).")] = None,
+    model: Annotated[str | None, typer.Option(help="Serve this version only, whatever the "
+                                                   "aliases say.")] = None,
 ) -> None:
-    """Serve predictions over HTTP with `bentoml serve` (POST /predict)."""
+    """Serve a release over HTTP with `bentoml serve` (POST /predict, /explain, /metadata);
+    promotions and rollbacks take effect without a restart."""
     import subprocess
 
-    from bentos.build import model_tag
+    from flows.core.release import release_path, write_pinned_release, write_release
     from flows.serving import service_command, service_environment
 
     settings = load_settings()
-    record = Catalog(settings.catalog_path).model(model)
+    catalog = Catalog(settings.catalog_path)
+    if model:
+        release_file = write_pinned_release(catalog, model, settings.releases_dir)
+    else:
+        family = dataset or catalog.family_of(catalog.model().version)
+        release_file = release_path(settings.releases_dir, family)
+        if not release_file.exists():
+            release_file = write_release(catalog, family, settings.releases_dir)
     chosen_port = port or settings.serve.port
-    err.print(f"Serving model [bold]{record.version}[/] on "
+    err.print(f"Serving [bold]{release_file.stem}[/] ({release_file}) on "
               f"http://{settings.serve.host}:{chosen_port}  (Ctrl-C stops)")
     command = service_command(settings.serve.host, chosen_port)
-    env = service_environment(settings, model_tag(record.version))
     try:
-        raise typer.Exit(subprocess.call(command, env=env))
+        raise typer.Exit(subprocess.call(command, env=service_environment(settings,
+                                                                          release_file)))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
 
@@ -240,7 +251,7 @@ def demo(budget: Annotated[float, typer.Option(help="Search budget in seconds.")
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     err.print(f"[bold]2/3[/] Starting the prediction service on {base_url}")
-    process = start_service(settings, summary["model_tag"], "127.0.0.1", port,
+    process = start_service(settings, Path(summary["release"]), "127.0.0.1", port,
                             settings.logs_dir / "demo-service.log")
     try:
         wait_ready(process, base_url)

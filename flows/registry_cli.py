@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
@@ -19,6 +20,7 @@ from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.release import write_release
 from flows.core.store import GLOBAL_SLICE, AliasChange, Catalog
+from flows.environment import tool_environment
 
 if TYPE_CHECKING:
     from flows.core.promotion import GateResult
@@ -138,3 +140,39 @@ def _only_family(catalog: Catalog) -> str:
                         if families else "no model has been registered yet",
                         f"datasets: {', '.join(families)}" if families
                         else "train one first: autopipe run PATH --target COLUMN")
+
+
+@registry_app.command()
+def package(
+    dataset: Annotated[str | None, typer.Option(help="Dataset name (needed when several "
+                                                     "datasets have models).")] = None,
+) -> None:
+    """Build a Bento of the dataset's current release (every slice's champion) with
+    `bentoml build`, offline; serve it with `bentoml serve TAG`."""
+    from bentos.package import package_release
+
+    settings = load_settings()
+    catalog = Catalog(settings.catalog_path)
+    tag = package_release(catalog, dataset or _only_family(catalog),
+                          settings.root / "bento-builds")
+    out.print(tag)
+    err.print(f"[green]built[/] {tag}. Serve it: BENTOML_HOME={settings.bentoml_home} "
+              f"bentoml serve {tag}")
+
+
+@registry_app.command()
+def containerize(
+    tag: Annotated[str, typer.Argument(help="The Bento tag 'autopipe package' printed.")],
+) -> None:
+    """Build a container image of a Bento with `bentoml containerize` (needs Docker)."""
+    import shutil
+    import subprocess
+
+    command = ["bentoml", "containerize", tag]
+    docker = shutil.which("docker")
+    if docker is None or subprocess.run([docker, "info"], capture_output=True,
+                                        check=False).returncode != 0:
+        raise AutopipeError("no Docker engine answers on this machine",
+                            f"on a machine with Docker, run: {' '.join(command)}")
+    raise typer.Exit(subprocess.call(command, env=os.environ | tool_environment(
+        load_settings())))

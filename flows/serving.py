@@ -30,19 +30,19 @@ def service_command(host: str, port: int) -> list[str]:
             "--working-dir", str(PROJECT_ROOT)]
 
 
-def service_environment(settings: Settings, model_tag: str) -> dict[str, str]:
+def service_environment(settings: Settings, release_file: Path) -> dict[str, str]:
     """Variables the user set win, as in :func:`flows.environment.apply`."""
     return tool_environment(settings) | dict(os.environ) | {
-        "AUTOPIPE_HOME": str(settings.root), "AUTOPIPE_MODEL_TAG": model_tag}
+        "AUTOPIPE_HOME": str(settings.root), "AUTOPIPE_RELEASE": str(release_file)}
 
 
-def start_service(settings: Settings, model_tag: str, host: str, port: int,
+def start_service(settings: Settings, release_file: Path, host: str, port: int,
                   log_file: Path | None = None) -> subprocess.Popen[bytes]:
     """Start ``bentoml serve`` in the background (its own process group)."""
     output = log_file.open("ab") if log_file else subprocess.DEVNULL
     try:
         return subprocess.Popen(
-            service_command(host, port), env=service_environment(settings, model_tag),
+            service_command(host, port), env=service_environment(settings, release_file),
             stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
     finally:

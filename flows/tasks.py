@@ -104,13 +104,6 @@ def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],
     return registry.save_artifact(model, models_dir, card, card_markdown)
 
 
-@task(name="publish", cache_policy=NO_CACHE)
-def publish_to_bentoml(artifact_dir: Path, version: str, labels: dict[str, str]) -> str:
-    from bentos.build import import_model
-
-    return import_model(artifact_dir, version, labels)
-
-
 @task(name="record", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1,
       retry_condition_fn=unless_user_error)
 def record_run(catalog_path: Path, record: RunRecord) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from prefect import flow
@@ -51,7 +52,7 @@ def _stage(name: str, usages: list[StageUsage]) -> Iterator[None]:
 def train(source: str, target: str, budget_s: float | None = None, name: str | None = None,
           seed: int | None = None, query: str | None = None, metric: str | None = None,
           prefer: Prefer = "balanced", refit: bool = True) -> dict[str, Any]:
-    """Ingest, split, fit baselines, search, integrate, evaluate, refit, register, publish."""
+    """Ingest, split, fit baselines, search, integrate, evaluate, explain, refit, register."""
     settings = Settings()
     budget = budget_s if budget_s is not None else settings.search.budget_s
     seed = settings.search.seed if seed is None else seed
@@ -111,6 +112,7 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
             with _stage("refit", usages):
                 winner = tasks.refit(prepared, [c.member for c in chosen], integration,
                                      n_jobs, version, learner)
+        winner.reference_row = explained["reference_row"]
         metrics = next(e.metrics for e in evaluations if e.role == "model")
         integration_facts = integration.as_dict(fitted)
         card = {"version": version, "run_id": run_id, "dataset": dataset.name,
@@ -132,9 +134,6 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         with _stage("register", usages):
             artifact_dir = tasks.save_artifact(winner, settings.models_dir, card, markdown)
             undo.callback(registry.remove_artifact, artifact_dir)
-            model_tag = tasks.publish_to_bentoml(
-                artifact_dir, version, {"run_id": run_id, "task": task_kind.value})
-            undo.callback(_remove_published, version)
         record = RunRecord(
             run_id=run_id, dataset=dataset, target=target, task=task_kind, budget_s=budget,
             seed=seed, started_at=started_at, finished_at=datetime.now(),
@@ -151,8 +150,8 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         tasks.record_run(settings.catalog_path, record)
         undo.pop_all()
     # The run is recorded: the release file follows the catalog (a service watches it).
-    tasks.write_release(settings.catalog_path, dataset.name, settings.releases_dir)
-    return _summary(record, model_tag, prepared) | {
+    release_file = tasks.write_release(settings.catalog_path, dataset.name, settings.releases_dir)
+    return _summary(record, release_file, prepared) | {
         "search_metric": metric_name, "search_validation": found.eval_method,
         "integration": integration_facts, "refit_on_all_rows": refit,
         "search_winner": found.best.learner}
@@ -186,13 +185,7 @@ def _learner_name(integration: Integration, chosen: list[Candidate]) -> str:
     return f"{integration.kind}({'+'.join(c.member.learner for c in chosen)})"
 
 
-def _remove_published(version: str) -> None:
-    from bentos.build import remove_model
-
-    remove_model(version)
-
-
-def _summary(record: RunRecord, model_tag: str, prepared: PreparedData) -> dict[str, Any]:
+def _summary(record: RunRecord, release_file: Path, prepared: PreparedData) -> dict[str, Any]:
     """The JSON-ready result of a run: what ``autopipe run --json`` prints."""
     by_role = {e.role: e for e in record.evaluations}
     return {
@@ -205,7 +198,7 @@ def _summary(record: RunRecord, model_tag: str, prepared: PreparedData) -> dict[
         "task": record.task.value,
         "main_metric": record.main_metric,
         "model_version": record.model.version,
-        "model_tag": model_tag,
+        "release": str(release_file),
         "learner": record.model.learner,
         "metrics": by_role["model"].metrics,
         "baselines": {role: {"learner": e.learner, "metrics": e.metrics}

@@ -33,6 +33,8 @@ class FittedModel:
     classes: tuple[Any, ...]
     input_schema: dict[str, str]
     pipeline: Pipeline
+    reference_row: dict[str, Any] | None = None
+    """A typical training row: what model-agnostic explanations measure changes against."""
 
     @property
     def class_names(self) -> list[str]:

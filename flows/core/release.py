@@ -42,9 +42,25 @@ def write_release(catalog: Catalog, family: str, releases_dir: Path) -> Path:
     """Rewrite the family's release file from the catalog's current aliases."""
     path = release_path(releases_dir, family)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(path, release_document(catalog, family))
+    return path
+
+
+def _write_atomically(path: Path, document: dict[str, Any]) -> None:
     partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(json.dumps(release_document(catalog, family), indent=2))
+    partial.write_text(json.dumps(document, indent=2))
     os.replace(partial, path)
+
+
+def write_pinned_release(catalog: Catalog, version: str, releases_dir: Path) -> Path:
+    """A release serving one chosen version, whatever the aliases say (``serve --model``)."""
+    record = catalog.model(version)
+    path = releases_dir / f"pinned-{record.version}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(path, {
+        "family": catalog.family_of(record.version), "updated_at": datetime.now().isoformat(),
+        "champions": {"global": record.version}, "challengers": {},
+        "artifacts": {record.version: str(record.artifact_path)}})
     return path
 
 

@@ -63,6 +63,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             occurred_at TIMESTAMP NOT NULL, family VARCHAR NOT NULL, slice VARCHAR NOT NULL,
             alias VARCHAR NOT NULL, version VARCHAR, action VARCHAR NOT NULL,
             replaced VARCHAR, actor VARCHAR NOT NULL, reason VARCHAR)""",
+        # Catalogs from before aliases: each dataset's newest model becomes its champion.
+        """INSERT INTO alias_events
+            SELECT now()::TIMESTAMP, d.name, '', 'champion', arg_max(m.version, m.created_at),
+                   'migrate', NULL, 'autopipe', 'newest model when aliases were introduced'
+            FROM models m JOIN datasets d ON d.content_hash = m.dataset_hash GROUP BY d.name""",
     ),
 )
 _LATEST_PER_ALIAS = ("QUALIFY row_number() OVER (PARTITION BY family, slice, alias "

@@ -35,7 +35,7 @@ def binary_model(trained: dict[str, dict[str, Any]]) -> FittedModel:
 
 @pytest.fixture(scope="module")
 def service_module(trained: dict[str, dict[str, Any]]) -> Any:
-    os.environ["AUTOPIPE_MODEL_TAG"] = trained["binary"]["model_tag"]
+    os.environ["AUTOPIPE_RELEASE"] = trained["binary"]["release"]
     import bentos.service
 
     return importlib.reload(bentos.service)
@@ -51,6 +51,9 @@ def test_service_class_predicts_like_the_model(service_module: Any,
     answer = service.predict(records=records())
     want = expected(binary_model)
     assert answer["model_version"] == binary_model.version
+    assert {r["slice"] for r in answer["results"]} == {"global"}
+    assert {r["model_version"] for r in answer["results"]} == {binary_model.version}
+    assert answer["notes"] == []
     assert [r["prediction"] for r in answer["results"]] == want["prediction"].tolist()
     assert [r["probabilities"]["1"] for r in answer["results"]] == pytest.approx(
         want["1"].tolist())
@@ -78,8 +81,17 @@ def test_asgi_app_validates_and_logs(service_module: Any, binary_model: FittedMo
         assert 400 <= malformed.status_code < 500
         metadata = client.post("/metadata").json()
         assert metadata["input_schema"] == binary_model.input_schema
+        assert metadata["champions"] == {"global": binary_model.version}
+        extra = client.post("/predict", json={"records": [records()[0] | {"colour": "red"}]})
+        assert extra.status_code == 200 and "ignored: colour" in extra.json()["notes"][0]
+        explained = client.post("/explain", json={"records": records()[:2]})
+        assert explained.status_code == 200, explained.text
+        explanation = explained.json()["results"][0]["explanation"]
+        assert set(binary_model.input_schema) <= set(explanation["contributions"])
+        assert explanation["output"]
+        assert client.get("/readyz").status_code == 200
     after = sum(1 for f in log_dir.glob("*.jsonl") for _ in f.open())
-    assert after - before == 3  # only the answered records are logged
+    assert after - before == 3 + 1 + 2  # only the answered records are logged
 
 
 @pytest.mark.slow
@@ -87,7 +99,7 @@ def test_real_bentoml_serve_answers_like_in_process(
         trained: dict[str, dict[str, Any]], binary_model: FittedModel, tmp_path: Path) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    process = start_service(Settings(), trained["binary"]["model_tag"], "127.0.0.1", port,
+    process = start_service(Settings(), Path(trained["binary"]["release"]), "127.0.0.1", port,
                             tmp_path / "service.log")
     try:
         wait_ready(process, base_url, timeout_s=90)

@@ -4,6 +4,7 @@ release file and the audit log, through the ``autopipe`` command."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from flows.cli import run_cli
 from flows.core.config import Settings
+from flows.core.live_release import CHECK_EVERY_S, LiveRelease
 from flows.core.registry import read_card
 from flows.core.release import read_release, release_path
 from flows.core.store import GLOBAL_SLICE, Catalog
@@ -42,6 +44,12 @@ def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
+def served(live: LiveRelease) -> str:
+    """The version a service following the release answers with (it checks once a second)."""
+    time.sleep(CHECK_EVERY_S)
+    return live.current().model_for(None)[1].version
+
+
 def champion() -> str | None:
     return Catalog(Settings().catalog_path).aliases("penguins").get((GLOBAL_SLICE, "champion"))
 
@@ -68,6 +76,9 @@ def test_gate_refuses_then_force_promotes_then_rollback_restores(
     assert listed[second]["lineage"]["libraries"]["scikit-learn"]
     assert listed[second]["lineage"]["seed"] == 0
 
+    live = LiveRelease(release_path(Settings().releases_dir, "penguins"))
+    assert served(live) == first
+
     monkeypatch.setenv("AUTOPIPE_REGISTRY__PROMOTION_MARGIN", "100")  # no model clears it
     code, _, err = cli(["promote", second], capsys)
     assert code == 2 and "does not beat the champion" in err and "held-out rows" in err
@@ -78,11 +89,13 @@ def test_gate_refuses_then_force_promotes_then_rollback_restores(
     assert code == 0 and champion() == second
     release = read_release(release_path(Settings().releases_dir, "penguins"))
     assert release["champions"] == {"global": second} and release["challengers"] == {}
+    assert served(live) == second  # the running service follows without a restart
 
     code, _, err = cli(["rollback", "--reason", "bad answers"], capsys)
     assert code == 0 and champion() == first and f"{second} -> {first}" in err
     release = read_release(release_path(Settings().releases_dir, "penguins"))
     assert release["champions"] == {"global": first}
+    assert served(live) == first
     code, _, err = cli(["rollback"], capsys)
     assert code == 2 and "no earlier champion" in err
 

@@ -1,0 +1,79 @@
+"""The models a running service answers with, following its release file.
+
+A promotion or rollback rewrites the release file (atomically). The service checks the file's
+modification time at most once a second, on a request; when it changed, the new champions are
+loaded first and then swapped in with one assignment, so a request in flight finishes with the
+models it started with and none is dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flows.core.errors import ModelNotFoundError
+from flows.core.model import FittedModel, load_model
+from flows.core.release import read_release
+
+CHECK_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class ServedRelease:
+    """One consistent view: the release document and its loaded champions."""
+
+    document: dict[str, Any]
+    champions: dict[str, FittedModel] = field(repr=False)
+    """Slice name ('global' for the global model) -> model."""
+
+    def model_for(self, slice_value: str | None) -> tuple[str, FittedModel]:
+        """The slice's champion, or the global one for an unknown or absent slice."""
+        if slice_value is not None and slice_value in self.champions:
+            return slice_value, self.champions[slice_value]
+        return "global", self.champions["global"]
+
+
+class LiveRelease:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._checked_at = time.monotonic()
+        self._stamp = self._mtime()
+        self._served = _load(path, {})
+
+    def current(self) -> ServedRelease:
+        """The release to answer this request with, reloaded first if its file changed."""
+        now = time.monotonic()
+        if now - self._checked_at >= CHECK_EVERY_S and self._lock.acquire(blocking=False):
+            try:
+                self._checked_at = now
+                stamp = self._mtime()
+                if stamp != self._stamp:
+                    cache = {m.version: m for m in self._served.champions.values()}
+                    self._served = _load(self.path, cache)
+                    self._stamp = stamp
+            finally:
+                self._lock.release()
+        return self._served
+
+    def _mtime(self) -> int:
+        return self.path.stat().st_mtime_ns if self.path.exists() else 0
+
+
+def _load(path: Path, cache: dict[str, FittedModel]) -> ServedRelease:
+    """Load every champion of the release (reusing models already loaded)."""
+    document = read_release(path)
+    champions = {}
+    for slice_name, version in document["champions"].items():
+        if version not in document["artifacts"]:
+            raise ModelNotFoundError(f"the release names {version} but not its artifact",
+                                     "rewrite the release: autopipe promote or rollback")
+        champions[slice_name] = cache.get(version) or load_model(
+            Path(document["artifacts"][version]))
+    if "global" not in champions:
+        raise ModelNotFoundError(f"the release {path} has no global champion",
+                                 "train a model of this dataset first")
+    return ServedRelease(document, champions)
