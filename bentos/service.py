@@ -63,7 +63,7 @@ class Autopipe:
         self.log.append(request_id, model.version, records, results,
                         latency_ms=(time.perf_counter() - started) * 1000)
         return {"request_id": request_id, "model_version": model.version,
-                "results": results, "notes": _notes(model, records)}
+                "results": results, "notes": _notes(model, records, features)}
 
     @bentoml.api(route="/metadata")
     def metadata(self) -> dict[str, Any]:
@@ -100,7 +100,11 @@ def _result(row: dict[str, Any], model: FittedModel, slice_name: str) -> dict[st
     return result
 
 
-def _notes(model: FittedModel, records: list[dict[str, Any]]) -> list[str]:
-    """What the service accepted but the caller should know: fields the model ignores."""
+def _notes(model: FittedModel, records: list[dict[str, Any]], features: Any) -> list[str]:
+    """What the service accepted but the caller should know: fields the model ignores, and
+    categories training never saw."""
     extra = sorted({key for record in records for key in record} - set(model.input_schema))
-    return [f"fields the model does not use were ignored: {', '.join(extra)}"] if extra else []
+    notes = [f"fields the model does not use were ignored: {', '.join(extra)}"] if extra else []
+    notes += [f"unseen categories in {column!r} (treated as unknown): {', '.join(values[:5])}"
+              for column, values in model.unseen_categories(features).items()]
+    return notes

@@ -6,6 +6,7 @@ give the same answers for the same rows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,31 @@ class FittedModel:
         for column, kind in self.input_schema.items():
             out[column] = _coerce(frame[column], column, kind)
         return out
+
+    @functools.cached_property
+    def known_categories(self) -> dict[str, set[str]]:
+        """Per categorical input column, the levels its encoder learnt (as strings)."""
+        known: dict[str, set[str]] = {}
+        for _, transformer, columns in getattr(self.pipeline.named_steps["prepare"],
+                                               "transformers_", []):
+            steps = getattr(transformer, "steps", [])
+            encoder = next((step for _, step in steps if hasattr(step, "categories_")), None)
+            if encoder is None or isinstance(columns, str):
+                continue
+            for column, levels in zip(columns, encoder.categories_, strict=False):
+                known[column] = {str(level) for level in levels}
+        return known
+
+    def unseen_categories(self, features: pd.DataFrame) -> dict[str, list[str]]:
+        """Values of categorical columns that training never saw (they are encoded as
+        unknown or rare; the prediction still comes)."""
+        unseen = {}
+        for column, levels in self.known_categories.items():
+            values = features[column].dropna().astype(str)
+            new = sorted(set(values) - levels)
+            if new:
+                unseen[column] = new
+        return unseen
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

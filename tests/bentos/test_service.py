@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,11 @@ def test_asgi_app_validates_and_logs(service_module: Any, binary_model: FittedMo
         metadata = client.post("/metadata").json()
         assert metadata["input_schema"] == binary_model.input_schema
         assert metadata["champions"] == {"global": binary_model.version}
-        extra = client.post("/predict", json={"records": [records()[0] | {"colour": "red"}]})
-        assert extra.status_code == 200 and "ignored: colour" in extra.json()["notes"][0]
+        extra = client.post("/predict", json={"records": [
+            records()[0] | {"colour": "red", "embarked": "Atlantis"}]})
+        notes = extra.json()["notes"]
+        assert extra.status_code == 200 and "ignored: colour" in notes[0]
+        assert any("unseen categories in 'embarked'" in n and "Atlantis" in n for n in notes)
         explained = client.post("/explain", json={"records": records()[:2]})
         assert explained.status_code == 200, explained.text
         explanation = explained.json()["results"][0]["explanation"]
@@ -94,8 +98,13 @@ def test_asgi_app_validates_and_logs(service_module: Any, binary_model: FittedMo
     assert after - before == 3 + 1 + 2  # only the answered records are logged
 
 
+def log_lines() -> int:
+    log_dir = Settings().logs_dir / "predictions"
+    return sum(1 for f in log_dir.glob("*.jsonl") for _ in f.open()) if log_dir.exists() else 0
+
+
 @pytest.mark.slow
-def test_real_bentoml_serve_answers_like_in_process(
+def test_real_bentoml_serve_answers_like_in_process_and_a_kill_loses_no_answer(
         trained: dict[str, dict[str, Any]], binary_model: FittedModel, tmp_path: Path) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -103,11 +112,17 @@ def test_real_bentoml_serve_answers_like_in_process(
                             tmp_path / "service.log")
     try:
         wait_ready(process, base_url, timeout_s=90)
+        before = log_lines()
         response = httpx.post(f"{base_url}/predict", json={"records": records()}, timeout=30)
         assert response.status_code == 200, response.text
         answer = response.json()
         bad = httpx.post(f"{base_url}/predict", json={"records": [{"pclass": "x"}]}, timeout=30)
         assert bad.status_code == 400
+        metrics = httpx.get(f"{base_url}/metrics", timeout=10)
+        assert metrics.status_code == 200 and "bentoml_service_request" in metrics.text
+        os.killpg(process.pid, signal.SIGKILL)  # no shutdown, no flush on exit
+        process.wait(timeout=10)
+        assert log_lines() - before == len(records())
     finally:
         stop_service(process)
     want = expected(binary_model)
@@ -115,4 +130,3 @@ def test_real_bentoml_serve_answers_like_in_process(
     assert [r["prediction"] for r in answer["results"]] == want["prediction"].tolist()
     assert [r["probabilities"]["0"] for r in answer["results"]] == pytest.approx(
         want["0"].tolist(), abs=1e-9)
-    assert process.returncode is not None
