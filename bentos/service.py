@@ -19,6 +19,7 @@ from typing import Any
 import bentoml
 from bentoml.exceptions import InvalidArgument
 
+from bentos.json_only import JsonOnly
 from bentos.prediction_log import PredictionLog
 from flows.core.errors import AutopipeError
 from flows.core.explain import contributions
@@ -80,6 +81,9 @@ class Autopipe:
         if len(records) > MAX_RECORDS:
             raise InvalidArgument(f"{len(records)} records in one request; at most {MAX_RECORDS}")
         return self.release.current().model_for(None)
+
+
+Autopipe.add_asgi_middleware(JsonOnly)  # type: ignore[attr-defined]  # a bentoml Service
 
 
 def _validated(model: FittedModel, records: list[dict[str, Any]]) -> Any:
