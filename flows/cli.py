@@ -336,8 +336,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
                   f"value in {summary['target']!r}")
     integration = summary["integration"]
     out.print(f"[green]chose[/] {integration['kind']} of {', '.join(integration['members'])}: "
-              f"{integration['reason']} (search: {summary['search_validation']}, "
-              f"metric {summary['search_metric']})")
+              f"{integration['reason']} (search: {summary['search_validation']}; candidates: "
+              f"{summary['candidate_validation']}; metric {summary['search_metric']})")
     if summary["refit_on_all_rows"]:
         out.print("[dim]the registered model was refit on every row after evaluation; the "
                   "metrics above were measured before, on the held-out part[/]")

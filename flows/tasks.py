@@ -66,11 +66,12 @@ def run_search(x: np.ndarray, y: np.ndarray, task_kind: Task, metric: str, budge
 
 
 @task(name="candidates", cache_policy=NO_CACHE)
-def fit_candidates(members: list[candidates.Member], x_fit: np.ndarray, y_fit: np.ndarray,
-                   weight_fit: np.ndarray | None, x_valid: np.ndarray, task_kind: Task,
-                   n_classes: int, n_jobs: int, deadline: float) -> list[candidates.Candidate]:
-    return candidates.fit_candidates(members, x_fit, y_fit, weight_fit, x_valid, task_kind,
-                                     n_classes, n_jobs, deadline)
+def fit_candidates(members: list[candidates.Member], x: np.ndarray, y: np.ndarray,
+                   weights: np.ndarray | None, validation: candidates.Validation,
+                   task_kind: Task, n_classes: int, n_jobs: int, deadline: float,
+                   fitted: dict[str, Any]) -> list[candidates.Candidate]:
+    return candidates.fit_candidates(members, x, y, weights, validation, task_kind, n_classes,
+                                     n_jobs, deadline, fitted)
 
 
 @task(name="integrate", cache_policy=NO_CACHE)

@@ -23,7 +23,7 @@ from sklearn.base import clone
 
 from flows import tasks
 from flows.core import registry
-from flows.core.candidates import Candidate, Member, affordable_recipes, as_candidate
+from flows.core.candidates import Candidate, Member, affordable_recipes
 from flows.core.card import model_card_markdown
 from flows.core.config import Settings
 from flows.core.ensemble import Integration, Prefer
@@ -34,7 +34,7 @@ from flows.core.losses import search_metric
 from flows.core.progress import ProgressEvent, emit
 from flows.core.resources import measure
 from flows.core.store import Catalog
-from flows.core.training import PreparedData, as_model, validation_rows
+from flows.core.training import PreparedData, as_model, plan_validation
 from flows.core.types import ModelRecord, RunRecord, StageUsage
 
 
@@ -73,29 +73,31 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         task_kind = prepared.task
         metric_name = search_metric(task_kind, metric)
         n_classes = len(prepared.split.classes)
-        fit_rows, valid_rows = validation_rows(prepared, seed)
+        validation = plan_validation(prepared, seed)
         x, y, weights = prepared.x_train, prepared.split.y_train, prepared.sample_weight
-        x_fit, y_fit, x_valid = x[fit_rows], y[fit_rows], x[valid_rows]
-        weight_fit = weights[fit_rows] if weights is not None else None
+        fit_rows = validation.fit_rows
+        x_fit, y_fit = x[fit_rows], y[fit_rows]
         with _stage("baseline", usages):
             baselines = tasks.fit_baselines(x_fit, y_fit, task_kind, seed)
         previous = _previous_recipes(settings, dataset.name, target)
         with _stage("search", usages):
             found = tasks.run_search(x_fit, y_fit, task_kind, metric_name,
                                      _search_share(budget, time.monotonic() - clock), seed,
-                                     n_jobs, weight_fit, previous)
+                                     n_jobs, None if weights is None else weights[fit_rows],
+                                     previous)
         with _stage("candidates", usages):
             deadline = clock + (1 - TAIL_SHARE) * budget
-            members = [Member(r.learner, r.learner, recipe=r) for r in
-                       affordable_recipes(found.recipes, deadline - time.monotonic())]
-            fitted = tasks.fit_candidates(members, x_fit, y_fit, weight_fit, x_valid,
-                                          task_kind, n_classes, n_jobs, deadline)
-            fitted += [as_candidate(Member(role, learner, template=clone(estimator)),
-                                    estimator, x_valid, task_kind, n_classes, 0.0)
-                       for role, (learner, estimator) in baselines.items()]
+            recipes = affordable_recipes(found.recipes, deadline - time.monotonic(),
+                                         validation.cross_fitted)
+            members = [Member(r.learner, r.learner, recipe=r) for r in recipes] + [
+                Member(role, learner, template=clone(estimator))
+                for role, (learner, estimator) in baselines.items()]
+            fitted = tasks.fit_candidates(
+                members, x, y, weights, validation, task_kind, n_classes, n_jobs, deadline,
+                {role: estimator for role, (_, estimator) in baselines.items()})
         with _stage("integrate", usages):
-            integration = tasks.integrate(fitted, y[valid_rows], task_kind, metric_name,
-                                          prefer, seed)
+            integration = tasks.integrate(fitted, y[validation.valid_rows], task_kind,
+                                          metric_name, prefer, seed)
         chosen = [fitted[i] for i in integration.members]
         learner = _learner_name(integration, chosen)
         version = registry.model_version(dataset.name, run_id)
@@ -118,7 +120,9 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         card = {"version": version, "run_id": run_id, "dataset": dataset.name,
                 "dataset_hash": dataset.content_hash, "target": target, "task": task_kind.value,
                 "learner": learner, "search_metric": metric_name, "prefer": prefer,
-                "search_validation": found.eval_method, "integration": integration_facts,
+                "search_validation": found.eval_method,
+                "candidate_validation": validation.describe(),
+                "integration": integration_facts,
                 "recipes": {r.learner: r.config for r in found.recipes},
                 "warm_started_from": previous and list(previous),
                 "refit_on_all_rows": refit, "seed": seed, "budget_s": budget,
@@ -153,6 +157,7 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
     release_file = tasks.write_release(settings.catalog_path, dataset.name, settings.releases_dir)
     return _summary(record, release_file, prepared) | {
         "search_metric": metric_name, "search_validation": found.eval_method,
+        "candidate_validation": validation.describe(),
         "integration": integration_facts, "refit_on_all_rows": refit,
         "search_winner": found.best.learner}
 

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import polars as pl
 from sklearn.compose import ColumnTransformer
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
-from flows.core.candidates import Member, set_single_threaded
+from flows.core.candidates import Member, Validation, set_single_threaded
 from flows.core.card import bootstrap_intervals
 from flows.core.embeddings import TextFeatures
 from flows.core.ensemble import Integration
@@ -34,6 +34,8 @@ BOOTSTRAP_RESAMPLES = 50
 """Enough for rough 95% intervals; each resample costs a full set of metrics (~40 ms at 10k
 rows), and this stage is paid outside the budget."""
 VALIDATION_MAX_ROWS = 50_000
+SMALL_TABLE_ROWS = 5_000
+CROSS_FIT_FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -97,16 +99,25 @@ def evaluate_model(model: FittedModel, prepared: PreparedData, role: str) -> Eva
     return Evaluation(role=role, learner=model.learner, metrics=metrics)
 
 
-def validation_rows(prepared: PreparedData, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row indexes of the training part for the search and for validation: the validation
-    rows (20%, at most VALIDATION_MAX_ROWS) are never shown to the search, so choosing and
-    blending candidates on them is honest."""
+def plan_validation(prepared: PreparedData, seed: int) -> Validation:
+    """Where candidates are judged. Up to SMALL_TABLE_ROWS training rows: out-of-fold
+    predictions over every row (the search sees all of them too: holding out a fifth of a
+    small table costs the search data and leaves a validation set too small to choose on;
+    the price is that the search's choice of configurations saw the rows). Above: a holdout
+    of 20% (at most VALIDATION_MAX_ROWS) that the search never sees."""
     y = prepared.split.y_train
     rows = np.arange(len(y))
+    classes = prepared.task.is_classification
+    smallest_class = int(np.bincount(y).min()) if classes else len(y)
+    if len(rows) <= SMALL_TABLE_ROWS and smallest_class >= CROSS_FIT_FOLDS:
+        splitter = (StratifiedKFold if classes else KFold)(CROSS_FIT_FOLDS, shuffle=True,
+                                                          random_state=seed)
+        folds = tuple((train, test) for train, test in splitter.split(rows, y))
+        return Validation(rows, rows, folds)
     size = min(VALIDATION_SHARE, VALIDATION_MAX_ROWS / len(rows))
-    stratify = y if prepared.task.is_classification and np.bincount(y).min() >= 2 else None
+    stratify = y if classes and smallest_class >= 2 else None
     fit, valid = train_test_split(rows, test_size=size, random_state=seed, stratify=stratify)
-    return np.sort(fit), np.sort(valid)
+    return Validation(np.sort(fit), np.sort(valid))
 
 
 def refit_on_all_rows(prepared: PreparedData, members: list[Member], integration: Integration,

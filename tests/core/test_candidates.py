@@ -8,10 +8,10 @@ import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
 
-from flows.core.candidates import Member, affordable_recipes, fit_candidates
+from flows.core.candidates import Member, Validation, affordable_recipes, fit_candidates
 from flows.core.ensemble import Integration
 from flows.core.search import Recipe
-from flows.core.training import prepare_training, refit_on_all_rows, validation_rows
+from flows.core.training import plan_validation, prepare_training, refit_on_all_rows
 from flows.core.types import Task
 
 
@@ -31,24 +31,42 @@ def test_fitting_stops_at_the_deadline_but_always_fits_one() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 3))
     y = (x[:, 0] > 0).astype(int)
+    holdout = Validation(np.arange(200), np.arange(200, 300))
     members = [Member(f"lr{c}", "logistic_regression", template=LogisticRegression(C=c))
                for c in (1.0, 0.1)]
-    late = fit_candidates(members, x[:200], y[:200], None, x[200:], Task.BINARY, 2, 1,
+    late = fit_candidates(members, x, y, None, holdout, Task.BINARY, 2, 1,
                           deadline=time.monotonic() - 1)
     assert [c.member.name for c in late] == ["lr1.0"]
-    both = fit_candidates(members, x[:200], y[:200], None, x[200:], Task.BINARY, 2, 1,
+    both = fit_candidates(members, x, y, None, holdout, Task.BINARY, 2, 1,
                           deadline=time.monotonic() + 60)
     assert len(both) == 2
     assert both[0].valid_predictions.shape == (100, 2)
     assert set(both[0].latency_ms) == {"1_row", "1000_rows"} and both[0].latency_ms["1_row"] > 0
 
 
-def test_validation_rows_are_disjoint_and_stratified() -> None:
+def test_small_tables_are_judged_out_of_fold_on_every_row() -> None:
     prepared = prepare_training(small_frame(), "label", 0.2, seed=0)
-    fit, valid = validation_rows(prepared, seed=0)
-    assert not set(fit) & set(valid) and len(fit) + len(valid) == len(prepared.split.y_train)
+    validation = plan_validation(prepared, seed=0)
+    rows = len(prepared.split.y_train)
+    assert validation.cross_fitted and len(validation.valid_rows) == rows
+    predicted = np.concatenate([test for _, test in validation.folds])
+    assert sorted(predicted) == list(range(rows))  # every row predicted exactly once
+    member = Member("lr", "logistic_regression", template=LogisticRegression())
+    [candidate] = fit_candidates([member], prepared.x_train, prepared.split.y_train, None,
+                                 validation, Task.BINARY, 2, 1, time.monotonic() + 60)
+    in_sample = candidate.estimator.predict_proba(prepared.x_train)
+    assert candidate.valid_predictions.shape == (rows, 2)
+    assert not np.allclose(candidate.valid_predictions, in_sample)  # out of fold, not refit
+    assert "5-fold out-of-fold" in validation.describe()
+
+
+def test_large_tables_get_a_holdout_the_search_never_sees() -> None:
+    prepared = prepare_training(small_frame(6500), "label", 0.2, seed=0)
+    validation = plan_validation(prepared, seed=0)
+    assert not validation.cross_fitted
+    assert not set(validation.fit_rows) & set(validation.valid_rows)
     y = prepared.split.y_train
-    assert abs(y[valid].mean() - y[fit].mean()) < 0.05
+    assert abs(y[validation.valid_rows].mean() - y[validation.fit_rows].mean()) < 0.02
 
 
 def test_refit_learns_from_the_training_and_the_test_rows() -> None:

@@ -8,7 +8,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from flows.core.candidates import Candidate, Member, as_candidate
+from flows.core.candidates import Candidate, Member, latency_ms, predictions
 from flows.core.ensemble import Blend, Stack, integrate
 from flows.core.losses import loss
 from flows.core.types import Task
@@ -33,8 +33,9 @@ def fitted_candidates(task: Task) -> tuple[list[Candidate], np.ndarray, np.ndarr
     candidates = []
     for column in (0, 1):
         estimator = one_column(column, make()).fit(x_fit, y_fit)  # type: ignore[attr-defined]
-        candidates.append(as_candidate(Member(f"col{column}", "linear", template=estimator),
-                                       estimator, x_valid, task, 2, 0.1))
+        candidates.append(Candidate(
+            Member(f"col{column}", "linear", template=estimator), estimator,
+            predictions(estimator, x_valid, task, 2), 0.1, latency_ms(estimator, x_valid, task)))
     return candidates, y_valid, x_valid
 
 

@@ -49,6 +49,7 @@ def test_run_is_recorded_in_the_catalog(trained: dict[str, dict[str, Any]], task
     assert integration["reason"] and "single" in integration["validation_loss"]
     assert card["search_metric"] == {"regression": "rmse"}.get(task, "log_loss")
     assert card["search_validation"] == "5-fold cross-validation"  # small tables
+    assert card["candidate_validation"].startswith("5-fold out-of-fold predictions")
     assert card["recipes"] and summary["search_winner"] in card["recipes"]
     for name, candidate in integration["candidates"].items():
         assert set(candidate["latency_ms"]) == {"1_row", "1000_rows"}, name
