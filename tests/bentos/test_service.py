@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
@@ -34,14 +33,6 @@ def binary_model(trained: dict[str, dict[str, Any]]) -> FittedModel:
     return load_model(Catalog(Settings().catalog_path).model(version).artifact_path)
 
 
-@pytest.fixture(scope="module")
-def service_module(trained: dict[str, dict[str, Any]]) -> Any:
-    os.environ["AUTOPIPE_RELEASE"] = trained["binary"]["release"]
-    import bentos.service
-
-    return importlib.reload(bentos.service)
-
-
 def expected(model: FittedModel) -> pd.DataFrame:
     return model.predict_frame(model.frame_from_records(records()))
 
@@ -60,13 +51,13 @@ def test_service_class_predicts_like_the_model(service_module: Any,
         want["1"].tolist())
 
 
-def test_asgi_app_validates_and_logs(service_module: Any, binary_model: FittedModel) -> None:
+def test_asgi_app_validates_and_logs(service_app: Any, binary_model: FittedModel) -> None:
     from starlette.testclient import TestClient
 
     log_dir = Settings().logs_dir / "predictions"
     before = sum(1 for f in log_dir.glob("*.jsonl") for _ in f.open()) if log_dir.exists() \
         else 0
-    with TestClient(service_module.Autopipe.to_asgi()) as client:
+    with TestClient(service_app) as client:
         ok = client.post("/predict", json={"records": records()[:3]})
         assert ok.status_code == 200
         assert len(ok.json()["results"]) == 3

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -12,17 +11,8 @@ from schemathesis.checks import not_a_server_error
 
 
 @pytest.fixture(scope="module")
-def service_schema(trained: dict[str, dict[str, Any]],
-                   tmp_path_factory: pytest.TempPathFactory) -> Any:
-    os.environ["AUTOPIPE_RELEASE"] = trained["binary"]["release"]
-    # `bentoml serve` sets this for its workers; the in-process app's /metrics needs it too.
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path_factory.mktemp("prometheus"))
-    import importlib
-
-    import bentos.service
-
-    service = importlib.reload(bentos.service)
-    return schemathesis.openapi.from_asgi("/docs.json", service.Autopipe.to_asgi())
+def service_schema(service_app: Any) -> Any:
+    return schemathesis.openapi.from_asgi("/docs.json", service_app)
 
 
 schema = schemathesis.pytest.from_fixture("service_schema")

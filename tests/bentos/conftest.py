@@ -1,0 +1,28 @@
+"""One service module and one ASGI app per session: BentoML registers its Prometheus metrics
+in a process-wide registry when an app first serves, so a second app in the same process
+fails with duplicated timeseries."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def service_module(trained: dict[str, dict[str, Any]],
+                   tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """bentos.service serving the binary sample's release."""
+    os.environ["AUTOPIPE_RELEASE"] = trained["binary"]["release"]
+    # `bentoml serve` sets this for its workers; the in-process app's /metrics needs it too.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path_factory.mktemp("prometheus"))
+    import bentos.service
+
+    return importlib.reload(bentos.service)
+
+
+@pytest.fixture(scope="session")
+def service_app(service_module: Any) -> Any:
+    return service_module.Autopipe.to_asgi()
