@@ -194,14 +194,18 @@ def serve(
 def predict(
     input_path: Annotated[str, typer.Argument(metavar="INPUT", help="Source to score.")],
     out_path: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
-    model: Annotated[str | None, typer.Option(help="Model version (default: latest).")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Score with this dataset's champion "
+                                                     "(default: the newest model's dataset).")
+                       ] = None,
+    model: Annotated[str | None, typer.Option(help="Score with this model version.")] = None,
 ) -> None:
     """Score a file in batch: one output row per input row, in order."""
     from flows.core.batch import predict_file
     from flows.core.model import load_model
 
     settings = load_settings()
-    record = Catalog(settings.catalog_path).model(model)
+    catalog = Catalog(settings.catalog_path)
+    record = catalog.model(model or catalog.champion(dataset))
     predictions = predict_file(input_path, load_model(record.artifact_path))
     out_path.parent.mkdir(parents=True, exist_ok=True)
     predictions.to_csv(out_path, index=False)

@@ -157,6 +157,15 @@ class Catalog:
                 f"{_LATEST_PER_ALIAS}", [family]).fetchall()
         return {(slice_, alias): version for slice_, alias, version in rows if version}
 
+    def champion(self, family: str | None = None) -> str:
+        """The global champion of a dataset (default: the newest model's dataset)."""
+        family = family or self.family_of(self.model().version)
+        version = self.aliases(family).get((GLOBAL_SLICE, "champion"))
+        if version is None:
+            raise ModelNotFoundError(f"dataset {family!r} has no champion model",
+                                     "list the models with 'autopipe models'")
+        return version
+
     def alias_history(self, family: str) -> pl.DataFrame:
         with self.connect() as conn:
             return conn.sql("SELECT * FROM alias_events WHERE family = $1 ORDER BY occurred_at",

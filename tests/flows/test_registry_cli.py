@@ -99,6 +99,10 @@ def test_gate_refuses_then_force_promotes_then_rollback_restores(
     code, _, err = cli(["rollback"], capsys)
     assert code == 2 and "no earlier champion" in err
 
+    path, _ = SAMPLE_RUNS["multiclass"]
+    code, _, err = cli(["predict", str(path), "--out", str(home / "scored.csv")], capsys)
+    assert code == 0 and f"by {first}" in err  # batch scoring uses the champion
+
     history = Catalog(Settings().catalog_path).alias_history("penguins")
     moves = history.filter(alias="champion")[["version", "action", "reason"]].rows()
     assert moves == [(first, "register", "first model of this dataset"),
