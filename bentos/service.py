@@ -21,6 +21,7 @@ from bentoml.exceptions import InvalidArgument
 
 from bentos.json_only import JsonOnly
 from bentos.prediction_log import PredictionLog
+from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.explain import contributions
 from flows.core.live_release import LiveRelease
@@ -30,7 +31,7 @@ RELEASE_FILE = os.environ.get("AUTOPIPE_RELEASE", "release/release.json")
 MAX_RECORDS = 10_000
 
 
-@bentoml.service(name="autopipe", traffic={"timeout": 60})
+@bentoml.service(name="autopipe", traffic={"timeout": 60}, workers=Settings().serve.workers)
 class Autopipe:
     def __init__(self) -> None:
         self.release = LiveRelease(Path(RELEASE_FILE))
