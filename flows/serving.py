@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from flows.core.config import Settings
 from flows.core.errors import ServerError
@@ -66,15 +67,29 @@ def wait_ready(process: subprocess.Popen[bytes], base_url: str, timeout_s: float
                       "run 'autopipe serve' to see its output")
 
 
-def stop_service(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
-    """SIGTERM the service's process group, then SIGKILL what is left."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
+def stop_service(process: subprocess.Popen[bytes], grace_s: float = 10.0,
+                 hard: bool = False) -> None:
+    """Stop the service and every process it started: SIGTERM (SIGKILL with ``hard``, as a
+    crash would), then SIGKILL what is left after ``grace_s``.
+
+    BentoML's workers do not all stay in the server's process group, so the tree is collected
+    first: signalling the group alone left workers running after the server was gone."""
+    tree = _process_tree(process.pid)
+    for member in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
+    _, alive = psutil.wait_procs(tree, timeout=grace_s)
+    for member in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.kill()
+    psutil.wait_procs(alive, timeout=grace_s)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+
+
+def _process_tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -111,8 +109,7 @@ def test_real_bentoml_serve_answers_like_in_process_and_a_kill_loses_no_answer(
         assert bad.status_code == 400
         metrics = httpx.get(f"{base_url}/metrics", timeout=10)
         assert metrics.status_code == 200 and "bentoml_service_request" in metrics.text
-        os.killpg(process.pid, signal.SIGKILL)  # no shutdown, no flush on exit
-        process.wait(timeout=10)
+        stop_service(process, hard=True)  # SIGKILL every process: no shutdown, no flush
         assert log_lines() - before == len(records())
     finally:
         stop_service(process)
