@@ -11,9 +11,10 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flows.core.model import FittedModel
+if TYPE_CHECKING:  # importing the model pulls scikit-learn into every CLI command's start-up
+    from flows.core.model import FittedModel
 
 CARD_FILE = "card.json"
 CARD_MARKDOWN_FILE = "card.md"

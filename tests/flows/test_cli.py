@@ -145,3 +145,12 @@ def test_predict_without_any_model_says_how_to_train(
     code, _, err = cli(["predict", str(SAMPLES / "penguins.csv"), "--out",
                             str(tmp_path / "o.csv")], capsys)
     assert code == 2 and "no model has been registered" in err and "autopipe run" in err
+
+
+def test_the_command_starts_without_the_ml_libraries() -> None:
+    """Listing runs or models must not pay for scikit-learn, FLAML or BentoML at start-up."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, flows.cli; print(sorted(m for m in "
+         "('sklearn', 'flaml', 'bentoml', 'prefect', 'torch') if m in sys.modules))"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
