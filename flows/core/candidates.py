@@ -10,6 +10,7 @@ twice (now, and again in the final refit on every row).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,10 +63,7 @@ class Member:
             n_jobs: int) -> Any:
         if self.recipe is not None:
             return self.recipe.fit(x, y, sample_weight, n_jobs)
-        estimator = clone(self.template)
-        if "allow_writing_files" in estimator.get_params():  # CatBoost: no catboost_info/
-            estimator.set_params(allow_writing_files=False, train_dir=None)
-        return estimator.fit(x, y)
+        return clone(self.template).fit(x, y)
 
 
 @dataclass(frozen=True)
@@ -149,14 +147,20 @@ def predictions(estimator: Any, x: np.ndarray, task: Task, n_classes: int) -> np
 
 
 def latency_ms(estimator: Any, x: np.ndarray, task: Task) -> dict[str, float]:
-    """Median of a few single-row predictions, and one 1,000-row batch."""
+    """The estimator's latency on prepared rows (see ``timed_latency``)."""
     predict = estimator.predict if task is Task.REGRESSION else estimator.predict_proba
+    return timed_latency(predict, [x[i:i + 1] for i in range(min(7, len(x)))],
+                         np.resize(x, (1000, x.shape[1])))
+
+
+def timed_latency(predict: Callable[[Any], Any], single_rows: list[Any],
+                  batch: Any) -> dict[str, float]:
+    """Milliseconds: the median of a few single-row calls, and one call on ``batch``."""
     single = []
-    for index in range(min(7, len(x))):
+    for row in single_rows:
         started = time.perf_counter()
-        predict(x[index:index + 1])
+        predict(row)
         single.append(time.perf_counter() - started)
-    batch = np.resize(x, (1000, x.shape[1]))
     started = time.perf_counter()
     predict(batch)
     return {"1_row": 1000 * float(np.median(single)),

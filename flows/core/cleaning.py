@@ -78,9 +78,9 @@ def write_clean(conn: duckdb.DuckDBPyConnection, plan: CleaningPlan, path: Path)
     """Write ``raw`` cleaned to the Parquet file ``path``, without its exact duplicate rows
     (first occurrence kept, in order), and report what cleaning found."""
     rows_read = int(conn.execute(
-        f"COPY (SELECT {plan.select} FROM raw) TO {_literal(path)} (FORMAT parquet)"
+        f"COPY (SELECT {plan.select} FROM raw) TO {sql_literal(path)} (FORMAT parquet)"
     ).fetchall()[0][0])
-    columns = [d[0] for d in conn.sql(f"SELECT * FROM {_literal(path)} LIMIT 0").description]
+    columns = [d[0] for d in conn.sql(f"SELECT * FROM {sql_literal(path)} LIMIT 0").description]
     if _mark_repeated_rows(conn, path, columns):
         _rewrite_without_repeats(conn, path)
     return _report(conn, path, rows_read, plan.casts)
@@ -93,7 +93,7 @@ def _mark_repeated_rows(conn: duckdb.DuckDBPyConnection, path: Path, columns: li
     column by column, so the cost is one hash aggregate instead of grouping by every column.
     """
     row_hash = f"hash({', '.join(q(c) for c in columns)})"
-    scan = f"read_parquet({_literal(path)}, file_row_number=true)"
+    scan = f"read_parquet({sql_literal(path)}, file_row_number=true)"
     partition = ", ".join(q(c) for c in columns)
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE repeated AS SELECT file_row_number AS row_number "
@@ -111,9 +111,9 @@ def rewrite_path(path: Path) -> Path:
 def _rewrite_without_repeats(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
     kept = rewrite_path(path)
     conn.execute(
-        f"COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet({_literal(path)}, "
+        f"COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet({sql_literal(path)}, "
         f"file_row_number=true) WHERE file_row_number NOT IN (SELECT row_number FROM repeated) "
-        f"ORDER BY file_row_number) TO {_literal(kept)} (FORMAT parquet)")
+        f"ORDER BY file_row_number) TO {sql_literal(kept)} (FORMAT parquet)")
     kept.replace(path)
 
 
@@ -121,11 +121,11 @@ def _report(conn: duckdb.DuckDBPyConnection, path: Path, rows_read: int,
             casts: dict[str, str]) -> CleanReport:
     """Rows, missing values (exact) and distinct values (approximate) per column, one scan."""
     final = [(d[0], str(d[1]))
-             for d in conn.sql(f"SELECT * FROM {_literal(path)} LIMIT 0").description]
+             for d in conn.sql(f"SELECT * FROM {sql_literal(path)} LIMIT 0").description]
     parts = ", ".join(f"count(*) - count({q(c)}), approx_count_distinct({q(c)})"
                       for c, _ in final)
     rows, *values = conn.execute(
-        f"SELECT count(*), {parts} FROM {_literal(path)}").fetchall()[0]
+        f"SELECT count(*), {parts} FROM {sql_literal(path)}").fetchall()[0]
     columns = tuple(
         ColumnReport(name=name, dtype=dtype, missing=int(values[2 * i]),
                      inferred_from_text=casts.get(name), distinct=int(values[2 * i + 1]),
@@ -207,5 +207,6 @@ def _flag(rows: int, missing: int, distinct: int) -> str | None:
     return None
 
 
-def _literal(path: Path) -> str:
+def sql_literal(path: Path) -> str:
+    """A path as a quoted SQL string literal."""
     return "'" + str(path).replace("'", "''") + "'"

@@ -72,17 +72,17 @@ class Stack(_Ensemble):
     def __init__(self, members: Sequence[Any], meta: Any, task: Task, n_classes: int) -> None:
         self.members, self.meta, self.task, self.n_classes = list(members), meta, task, n_classes
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        return _full_meta_proba(self.meta, stack_features(
-            [predictions(m, x, self.task, self.n_classes) for m in self.members], self.task),
-            self.n_classes)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def _combined(self, x: np.ndarray) -> np.ndarray:
         features = stack_features(
             [predictions(m, x, self.task, self.n_classes) for m in self.members], self.task)
-        if self.task is Task.REGRESSION:
-            return np.asarray(self.meta.predict(features))
-        return _full_meta_proba(self.meta, features, self.n_classes).argmax(axis=1)
+        return predictions(self.meta, features, self.task, self.n_classes)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return self._combined(x)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        combined = self._combined(x)
+        return combined if self.task is Task.REGRESSION else combined.argmax(axis=1)
 
 
 @dataclass(frozen=True)
@@ -225,10 +225,8 @@ def _stack(preds: Sequence[np.ndarray], y: np.ndarray, rows: np.ndarray, task: T
     n_classes = preds[0].shape[1] if preds[0].ndim == 2 else 0
 
     def apply(score_rows: np.ndarray) -> np.ndarray:
-        features = stack_features([p[score_rows] for p in preds], task)
-        if task is Task.REGRESSION:
-            return np.asarray(meta.predict(features))
-        return _full_meta_proba(meta, features, n_classes)
+        return predictions(meta, stack_features([p[score_rows] for p in preds], task), task,
+                           n_classes)
     return meta, apply
 
 
@@ -254,12 +252,3 @@ def _fit_meta(preds: Sequence[np.ndarray], y: np.ndarray, rows: np.ndarray, task
     if task is Task.REGRESSION:
         return LinearRegression(positive=True).fit(features, y[rows])
     return LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit(features, y[rows])
-
-
-def _full_meta_proba(meta: Any, features: np.ndarray, n_classes: int) -> np.ndarray:
-    proba = np.asarray(meta.predict_proba(features))
-    if proba.shape[1] == n_classes:
-        return proba
-    full = np.zeros((len(features), n_classes))
-    full[:, np.asarray(meta.classes_, dtype=int)] = proba
-    return full

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import log_loss
 
+from flows.core.losses import loss
 from flows.core.model import FittedModel
 
 BASE = "(base)"
@@ -206,17 +206,8 @@ def _shuffled(frame: pd.DataFrame, column: str, rng: np.random.Generator) -> pd.
 
 def _losses(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, parts: int) -> list[float]:
     """The loss of each of ``parts`` equal, consecutive blocks of ``frame`` (one predict)."""
-    blocks = np.array_split(_outputs(model, frame), parts)
-    if model.task.is_classification:
-        labels = list(range(len(model.classes)))
-        return [float(log_loss(y, _clipped(p), labels=labels)) for p in blocks]
-    return [float(np.sqrt(np.mean((y - p) ** 2))) for p in blocks]
-
-
-def _clipped(proba: np.ndarray) -> np.ndarray:
-    """Probabilities kept off 0 and 1 and summing to 1 again (float32 learners drift)."""
-    clipped = np.clip(proba, 1e-15, 1 - 1e-15)
-    return clipped / clipped.sum(axis=1, keepdims=True)
+    metric = "log_loss" if model.task.is_classification else "rmse"
+    return [loss(metric, y, block) for block in np.array_split(_outputs(model, frame), parts)]
 
 
 def _outputs(model: FittedModel, frame: pd.DataFrame) -> np.ndarray:

@@ -42,10 +42,16 @@ def search_metric(task: Task, requested: str | None) -> str:
     return requested
 
 
+def metric_value(metric: str, y: np.ndarray, predicted: np.ndarray) -> float:
+    """The metric itself, NaN when it is undefined on these rows (AUROC with one class).
+    ``predicted`` is class probabilities (n x k) or regression values."""
+    return _METRIC_FUNCTIONS[metric](y, predicted)
+
+
 def loss(metric: str, y: np.ndarray, predicted: np.ndarray) -> float:
     """The loss FLAML would report for ``metric``: the metric itself when lower is better,
-    else 1 - metric. ``predicted`` is class probabilities (n x k) or regression values."""
-    value = _METRIC_FUNCTIONS[metric](y, predicted)
+    else 1 - metric; infinite when the metric is undefined."""
+    value = metric_value(metric, y, predicted)
     if not math.isfinite(value):
         return math.inf
     return value if metric in LOWER_IS_BETTER else 1.0 - value

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 import duckdb
 import polars as pl
 
+from flows.core.cleaning import sql_literal
 from flows.core.errors import SourceError
 
 CSV_SUFFIXES = {".csv": None, ".tsv": "\t", ".txt": None}
@@ -167,7 +168,8 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, source: Source, sample_only: bool
     if delimiter:
         options += ", delim='\\t'"
     sample = ", sample_size=2048" if sample_only else ""
-    sql = f"CREATE OR REPLACE VIEW raw AS SELECT * FROM read_csv({_quote(path)}, {options}{sample})"
+    sql = (f"CREATE OR REPLACE VIEW raw AS SELECT * FROM read_csv({sql_literal(path)}, "
+           f"{options}{sample})")
     try:
         _check_dialect(conn, source, options)
         conn.execute(sql)
@@ -188,8 +190,8 @@ def _check_dialect(conn: duckdb.DuckDBPyConnection, source: Source, options: str
     """Refuse what DuckDB's sniffer would otherwise read silently wrong: lines skipped before
     the first consistent row, or no header row (columns named column0, column1, ...)."""
     delimiter, skipped, has_header = conn.execute(
-        f"SELECT Delimiter, SkipRows, HasHeader FROM sniff_csv({_quote(Path(source.location))}, "
-        f"{options})").fetchall()[0]
+        f"SELECT Delimiter, SkipRows, HasHeader FROM "
+        f"sniff_csv({sql_literal(Path(source.location))}, {options})").fetchall()[0]
     if skipped:
         raise SourceError(
             f"{source.describe()}: the first {skipped} line(s) do not match the rest of the file "
@@ -230,7 +232,7 @@ def _first_line(path: Path, encoding: str) -> str:
 
 
 def _load_parquet(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
-    scan = f"read_parquet({_quote(Path(source.location))})"
+    scan = f"read_parquet({sql_literal(Path(source.location))})"
     try:
         conn.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM {scan}")
         conn.sql("SELECT * FROM raw LIMIT 0").description  # noqa: B018 - reads the footer
@@ -241,7 +243,7 @@ def _load_parquet(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
 def _load_json(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
     try:
         conn.execute(f"CREATE OR REPLACE TABLE raw_data AS SELECT * FROM read_json("
-                     f"{_quote(Path(source.location))})")
+                     f"{sql_literal(Path(source.location))})")
         conn.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_data")
     except duckdb.Error as exc:
         raise _fail(source, "JSON", exc, "give a JSON array of objects, or one object per "
@@ -316,7 +318,3 @@ def _register(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
     conn.execute("CREATE OR REPLACE TABLE raw_data AS SELECT * FROM raw_frame")
     conn.unregister("raw_frame")
     conn.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_data")
-
-
-def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"

@@ -5,7 +5,6 @@ The flow calls them in order; each takes and returns plain values so it can be t
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
-from flows.core.candidates import Member, Validation, set_single_threaded
+from flows.core.candidates import Member, Validation, set_single_threaded, timed_latency
 from flows.core.card import bootstrap_intervals
 from flows.core.embeddings import TextFeatures
 from flows.core.ensemble import Integration
@@ -163,15 +162,7 @@ def explain_model(model: FittedModel, prepared: PreparedData, seed: int) -> dict
 
 
 def pipeline_latency_ms(model: FittedModel, features: pd.DataFrame) -> dict[str, float]:
-    """What a caller waits for, raw rows in and labelled predictions out: the median of a few
-    single-row calls, and one 1,000-row call."""
-    single = []
-    for index in range(min(7, len(features))):
-        started = time.perf_counter()
-        model.predict_frame(features.iloc[index:index + 1])
-        single.append(time.perf_counter() - started)
-    batch = features.sample(n=1000, replace=True, random_state=0)
-    started = time.perf_counter()
-    model.predict_frame(batch)
-    return {"1_row": 1000 * float(np.median(single)),
-            "1000_rows": 1000 * (time.perf_counter() - started)}
+    """What a caller waits for, raw rows in and labelled predictions out."""
+    return timed_latency(model.predict_frame,
+                         [features.iloc[i:i + 1] for i in range(min(7, len(features)))],
+                         features.sample(n=1000, replace=True, random_state=0))
