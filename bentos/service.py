@@ -51,7 +51,7 @@ class Autopipe:
     def _answer(self, records: list[dict[str, Any]], explain: bool) -> dict[str, Any]:
         # One method behind both routes: an API method calling another deadlocks in BentoML.
         started = time.perf_counter()
-        slice_name, model = self._model(records)
+        slice_name, model = self._served_model(records)
         features = _validated(model, records)
         predictions = model.predict_frame(features)
         results = [_result(row, model, slice_name)
@@ -78,7 +78,7 @@ class Autopipe:
                 "task": model.task.value, "target": model.target, "learner": model.learner,
                 "classes": model.class_names, "input_schema": model.input_schema}
 
-    def _model(self, records: list[dict[str, Any]]) -> tuple[str, FittedModel]:
+    def _served_model(self, records: list[dict[str, Any]]) -> tuple[str, FittedModel]:
         if len(records) > MAX_RECORDS:
             raise InvalidArgument(f"{len(records)} records in one request; at most {MAX_RECORDS}")
         return self.release.current().model_for(None)

@@ -33,7 +33,7 @@ from flows.core.lineage import code_lineage
 from flows.core.losses import search_metric
 from flows.core.progress import ProgressEvent, emit
 from flows.core.resources import measure
-from flows.core.store import Catalog
+from flows.core.store import GLOBAL_SLICE, Catalog
 from flows.core.training import PreparedData, as_model, plan_validation
 from flows.core.types import ModelRecord, RunRecord, StageUsage
 
@@ -176,12 +176,14 @@ def _search_share(budget: float, elapsed: float) -> float:
 
 def _previous_recipes(settings: Settings, dataset_name: str,
                       target: str) -> dict[str, dict[str, Any]] | None:
-    """The configurations of the newest model for this dataset and target, to warm-start."""
-    previous = Catalog(settings.catalog_path).previous_model(dataset_name, target)
-    if previous is None:
+    """The configurations of the dataset's champion, to warm-start from (when it predicts the
+    same target)."""
+    catalog = Catalog(settings.catalog_path)
+    version = catalog.aliases(dataset_name).get((GLOBAL_SLICE, "champion"))
+    champion = catalog.model(version) if version else None
+    if champion is None or champion.target != target:
         return None
-    card = registry.read_card(previous.artifact_path)
-    return card.get("recipes") or None
+    return registry.read_card(champion.artifact_path).get("recipes") or None
 
 
 def _learner_name(integration: Integration, chosen: list[Candidate]) -> str:

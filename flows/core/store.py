@@ -278,15 +278,6 @@ class Catalog:
             return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                     for t in tables}
 
-    def previous_model(self, dataset_name: str, target: str) -> ModelRecord | None:
-        """The newest model trained on a version of this dataset for this target: the one a
-        retraining run warm-starts from."""
-        query = ("SELECT m.* FROM models m JOIN datasets d ON d.content_hash = m.dataset_hash "
-                 "WHERE d.name = $1 AND m.target = $2 ORDER BY m.created_at DESC LIMIT 1")
-        with self.connect() as conn:
-            rows = conn.sql(query, params=[dataset_name, target]).pl().to_dicts()
-        return _model_from_row(rows[0]) if rows else None
-
     def model(self, version: str | None = None) -> ModelRecord:
         """The named model version, or the newest one when no version is given."""
         query = "SELECT * FROM models"
