@@ -17,7 +17,9 @@ from typing import Any
 
 import bentoml
 from bentoml._internal.bento.build_config import BentoEnvSchema
+from bentoml.exceptions import BentoMLException
 
+from flows.core.errors import ServerError
 from flows.core.registry import model_version_slug, read_card
 from flows.core.release import release_document
 from flows.core.store import Catalog
@@ -40,13 +42,18 @@ def package_release(catalog: Catalog, family: str, build_root: Path) -> str:
     _stage_release(stage, document)
     texts = _uses_embeddings(document)
     (stage / "requirements.txt").write_text("\n".join(runtime_requirements(texts)) + "\n")
-    bento = bentoml.bentos.build(
-        "bentos.service:Autopipe", name=f"autopipe-{model_version_slug(family)}",
-        version=version, build_ctx=str(stage),
-        labels={"release": family, "champion": document["champions"]["global"]},
-        include=["bentos/*.py", "flows/**/*.py", "release/**"],
-        envs=[BentoEnvSchema(name="AUTOPIPE_RELEASE", value=RELEASE_IN_BENTO)],
-        python={"requirements_txt": "requirements.txt", "lock_packages": False})
+    try:
+        bento = bentoml.bentos.build(
+            "bentos.service:Autopipe", name=f"autopipe-{model_version_slug(family)}",
+            version=version, build_ctx=str(stage),
+            labels={"release": family, "champion": document["champions"]["global"]},
+            include=["bentos/*.py", "flows/**/*.py", "release/**"],
+            envs=[BentoEnvSchema(name="AUTOPIPE_RELEASE", value=RELEASE_IN_BENTO)],
+            python={"requirements_txt": "requirements.txt", "lock_packages": False})
+    except BentoMLException as exc:
+        raise ServerError(f"bentoml build failed for {family!r}: {exc}",
+                          f"the build context is kept at {stage}; check it and BENTOML_HOME "
+                          "has room") from exc
     return str(bento.tag)
 
 
