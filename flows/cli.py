@@ -175,7 +175,7 @@ def serve(
     if model:
         release_file = write_pinned_release(catalog, model, settings.releases_dir)
     else:
-        family = dataset or catalog.family_of(catalog.model().version)
+        family = dataset or catalog.newest_family()
         release_file = release_path(settings.releases_dir, family)
         if not release_file.exists():
             release_file = write_release(catalog, family, settings.releases_dir)

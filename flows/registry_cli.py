@@ -144,8 +144,8 @@ def _only_family(catalog: Catalog) -> str:
 
 @registry_app.command()
 def package(
-    dataset: Annotated[str | None, typer.Option(help="Dataset name (needed when several "
-                                                     "datasets have models).")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Dataset name (default: the newest "
+                                                     "model's dataset).")] = None,
 ) -> None:
     """Build a Bento of the dataset's current release (every slice's champion) with
     `bentoml build`, offline; serve it with `bentoml serve TAG`."""
@@ -153,7 +153,7 @@ def package(
 
     settings = load_settings()
     catalog = Catalog(settings.catalog_path)
-    tag = package_release(catalog, dataset or _only_family(catalog),
+    tag = package_release(catalog, dataset or catalog.newest_family(),
                           settings.root / "bento-builds")
     out.print(tag)
     err.print(f"[green]built[/] {tag}. Serve it: BENTOML_HOME={settings.bentoml_home} "

@@ -8,17 +8,19 @@ models it started with and none is dropped.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows.core.errors import ModelNotFoundError
+from flows.core.errors import AutopipeError, ModelNotFoundError
 from flows.core.model import FittedModel, load_model
 from flows.core.release import read_release
 
 CHECK_EVERY_S = 1.0
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,22 @@ class LiveRelease:
                 self._checked_at = now
                 stamp = self._mtime()
                 if stamp != self._stamp:
-                    cache = {m.version: m for m in self._served.champions.values()}
-                    self._served = _load(self.path, cache)
-                    self._stamp = stamp
+                    self._reload(stamp)
             finally:
                 self._lock.release()
         return self._served
+
+    def _reload(self, stamp: int) -> None:
+        """Swap in the new release; if it cannot be loaded, keep answering with the current
+        one (a failed reload must not turn every request into an error) and retry later."""
+        cache = {m.version: m for m in self._served.champions.values()}
+        try:
+            self._served = _load(self.path, cache)
+        except (AutopipeError, OSError, ValueError) as exc:
+            logger.warning("release %s not reloaded, still serving %s: %s", self.path,
+                           self._served.champions["global"].version, exc)
+            return
+        self._stamp = stamp
 
     def _mtime(self) -> int:
         return self.path.stat().st_mtime_ns if self.path.exists() else 0

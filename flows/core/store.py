@@ -159,7 +159,7 @@ class Catalog:
 
     def champion(self, family: str | None = None) -> str:
         """The global champion of a dataset (default: the newest model's dataset)."""
-        family = family or self.family_of(self.model().version)
+        family = family or self.newest_family()
         version = self.aliases(family).get((GLOBAL_SLICE, "champion"))
         if version is None:
             raise ModelNotFoundError(f"dataset {family!r} has no champion model",
@@ -201,6 +201,10 @@ class Catalog:
             raise ModelNotFoundError(f"no model version {version!r} in the catalog",
                                      "list the versions with 'autopipe models'")
         return str(rows[0][0])
+
+    def newest_family(self) -> str:
+        """The dataset of the newest model: what serving and scoring default to."""
+        return self.family_of(self.model().version)
 
     def families(self) -> list[str]:
         with self.connect() as conn:
