@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import bentoml
+import numpy as np
 from bentoml.exceptions import InvalidArgument
 
 from bentos.json_only import JsonOnly
@@ -51,13 +52,18 @@ class Autopipe:
     def _answer(self, records: list[dict[str, Any]], explain: bool) -> dict[str, Any]:
         # One method behind both routes: an API method calling another deadlocks in BentoML.
         started = time.perf_counter()
-        slice_name, model = self._served_model(records)
-        features = _validated(model, records)
-        predictions = model.predict_frame(features)
-        results = [_result(row, model, slice_name)
-                   for row in predictions.to_dict(orient="records")]
+        if len(records) > MAX_RECORDS:
+            raise InvalidArgument(f"{len(records)} records in one request; at most {MAX_RECORDS}")
+        served = self.release.current()
+        slice_name, model = served.model_for(None)
+        try:
+            outputs, encoded = served.paths[model.version].outputs(records)
+        except AutopipeError as exc:
+            raise InvalidArgument(str(exc)) from None
+        results = _results(model, outputs, slice_name)
         if explain:
-            explained = contributions(model, features, model.reference_row)
+            explained = contributions(model, model.frame_from_records(records),
+                                      model.reference_row)
             for result, explanation in zip(results, explained, strict=True):
                 result["explanation"] = {"output": explanation.output,
                                          "contributions": explanation.as_dict()}
@@ -65,7 +71,7 @@ class Autopipe:
         self.log.append(request_id, model.version, records, results,
                         latency_ms=(time.perf_counter() - started) * 1000)
         return {"request_id": request_id, "model_version": model.version,
-                "results": results, "notes": _notes(model, records, features)}
+                "results": results, "notes": _notes(model, records, encoded.unseen)}
 
     @bentoml.api(route="/metadata")
     def metadata(self) -> dict[str, Any]:
@@ -78,38 +84,29 @@ class Autopipe:
                 "task": model.task.value, "target": model.target, "learner": model.learner,
                 "classes": model.class_names, "input_schema": model.input_schema}
 
-    def _served_model(self, records: list[dict[str, Any]]) -> tuple[str, FittedModel]:
-        if len(records) > MAX_RECORDS:
-            raise InvalidArgument(f"{len(records)} records in one request; at most {MAX_RECORDS}")
-        return self.release.current().model_for(None)
-
 
 Autopipe.add_asgi_middleware(JsonOnly)  # type: ignore[attr-defined]  # a bentoml Service
 
 
-def _validated(model: FittedModel, records: list[dict[str, Any]]) -> Any:
-    try:
-        return model.frame_from_records(records)
-    except AutopipeError as exc:
-        raise InvalidArgument(str(exc)) from None
+def _results(model: FittedModel, outputs: np.ndarray, slice_name: str) -> list[dict[str, Any]]:
+    """Per record: prediction, class probabilities, slice and model version."""
+    results = []
+    for label, row in zip(model.labels(outputs), outputs, strict=True):
+        result: dict[str, Any] = {
+            "prediction": label.item() if hasattr(label, "item") else label,
+            "slice": slice_name, "model_version": model.version}
+        if model.class_names:
+            result["probabilities"] = dict(zip(model.class_names, row.tolist(), strict=True))
+        results.append(result)
+    return results
 
 
-def _result(row: dict[str, Any], model: FittedModel, slice_name: str) -> dict[str, Any]:
-    prediction = row["prediction"]
-    result: dict[str, Any] = {
-        "prediction": prediction.item() if hasattr(prediction, "item") else prediction,
-        "slice": slice_name, "model_version": model.version,
-    }
-    if model.class_names:
-        result["probabilities"] = {name: float(row[name]) for name in model.class_names}
-    return result
-
-
-def _notes(model: FittedModel, records: list[dict[str, Any]], features: Any) -> list[str]:
+def _notes(model: FittedModel, records: list[dict[str, Any]],
+           unseen: dict[str, list[str]]) -> list[str]:
     """What the service accepted but the caller should know: fields the model ignores, and
     categories training never saw."""
     extra = sorted({key for record in records for key in record} - set(model.input_schema))
     notes = [f"fields the model does not use were ignored: {', '.join(extra)}"] if extra else []
     notes += [f"unseen categories in {column!r} (treated as unknown): {', '.join(values[:5])}"
-              for column, values in model.unseen_categories(features).items()]
+              for column, values in unseen.items()]
     return notes

@@ -17,6 +17,7 @@ from typing import Any
 
 from flows.core.errors import AutopipeError, ModelNotFoundError
 from flows.core.model import FittedModel, load_model
+from flows.core.record_path import PipelinePath, RecordPath, record_path
 from flows.core.release import read_release
 
 CHECK_EVERY_S = 1.0
@@ -30,6 +31,8 @@ class ServedRelease:
     document: dict[str, Any]
     champions: dict[str, FittedModel] = field(repr=False)
     """Slice name ('global' for the global model) -> model."""
+    paths: dict[str, RecordPath | PipelinePath] = field(repr=False)
+    """Model version -> its fastest prediction path."""
 
     def model_for(self, slice_value: str | None) -> tuple[str, FittedModel]:
         """The slice's champion, or the global one for an unknown or absent slice."""
@@ -44,7 +47,7 @@ class LiveRelease:
         self._lock = threading.Lock()
         self._checked_at = time.monotonic()
         self._stamp = self._mtime()
-        self._served = _load(path, {})
+        self._served = _load(path, None)
 
     def current(self) -> ServedRelease:
         """The release to answer this request with, reloaded first if its file changed."""
@@ -62,9 +65,8 @@ class LiveRelease:
     def _reload(self, stamp: int) -> None:
         """Swap in the new release; if it cannot be loaded, keep answering with the current
         one (a failed reload must not turn every request into an error) and retry later."""
-        cache = {m.version: m for m in self._served.champions.values()}
         try:
-            self._served = _load(self.path, cache)
+            self._served = _load(self.path, self._served)
         except (AutopipeError, OSError, ValueError) as exc:
             logger.warning("release %s not reloaded, still serving %s: %s", self.path,
                            self._served.champions["global"].version, exc)
@@ -75,9 +77,11 @@ class LiveRelease:
         return self.path.stat().st_mtime_ns if self.path.exists() else 0
 
 
-def _load(path: Path, cache: dict[str, FittedModel]) -> ServedRelease:
-    """Load every champion of the release (reusing models already loaded)."""
+def _load(path: Path, previous: ServedRelease | None) -> ServedRelease:
+    """Load every champion of the release (reusing models already loaded) and its path."""
     document = read_release(path)
+    cache = {m.version: m for m in previous.champions.values()} if previous else {}
+    paths = dict(previous.paths) if previous else {}
     champions = {}
     for slice_name, version in document["champions"].items():
         if version not in document["artifacts"]:
@@ -88,4 +92,5 @@ def _load(path: Path, cache: dict[str, FittedModel]) -> ServedRelease:
     if "global" not in champions:
         raise ModelNotFoundError(f"the release {path} has no global champion",
                                  "train a model of this dataset first")
-    return ServedRelease(document, champions)
+    paths = {m.version: paths.get(m.version) or record_path(m) for m in champions.values()}
+    return ServedRelease(document, champions, paths)

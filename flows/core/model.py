@@ -44,28 +44,34 @@ class FittedModel:
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.pipeline.predict_proba(features[list(self.input_schema)]))
 
+    def outputs(self, matrix: np.ndarray) -> np.ndarray:
+        """Class probabilities (classifiers) or predicted values, from prepared features."""
+        estimator = self.pipeline.steps[-1][1]
+        if self.task.is_classification:
+            return np.asarray(estimator.predict_proba(matrix), dtype=float)
+        return np.asarray(estimator.predict(matrix), dtype=float)
+
+    def labels(self, outputs: np.ndarray) -> np.ndarray:
+        """The predicted label (or value) per row of ``outputs``."""
+        if not self.task.is_classification:
+            return outputs
+        return np.asarray(self.classes, dtype=object)[outputs.argmax(axis=1)]
+
     def predict_frame(self, features: pd.DataFrame) -> pd.DataFrame:
         """One row per input row, in order: ``prediction`` and, for classifiers, one
         probability column per class named exactly as the class label."""
-        if not self.task.is_classification:
-            values = self.pipeline.predict(features[list(self.input_schema)])
-            return pd.DataFrame({"prediction": np.asarray(values, dtype=float)})
-        proba = self.predict_proba(features)
-        out = pd.DataFrame({"prediction": np.asarray(self.classes, dtype=object)[
-            proba.argmax(axis=1)]})
-        for index, name in enumerate(self.class_names):
-            out[name] = proba[:, index]
+        prepared = self.pipeline.named_steps["prepare"].transform(
+            features[list(self.input_schema)])
+        outputs = self.outputs(prepared)
+        out = pd.DataFrame({"prediction": self.labels(outputs)})
+        if self.task.is_classification:
+            for index, name in enumerate(self.class_names):
+                out[name] = outputs[:, index]
         return out
 
     def frame_from_records(self, records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Validate JSON-like records against the training schema and build a frame."""
-        if not records:
-            raise InputValidationError("no records to predict",
-                                       'send {"records": [{...}, ...]} with at least one record')
-        for index, record in enumerate(records):
-            if not isinstance(record, Mapping):
-                raise InputValidationError(f"record {index} is not an object",
-                                           "send each record as a JSON object of field: value")
+        check_records(records)
         return self.validate_frame(pd.DataFrame.from_records(list(records)))
 
     def validate_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +83,7 @@ class FittedModel:
                 "send every field the model was trained on (a null value is allowed)")
         out = pd.DataFrame(index=frame.index)
         for column, kind in self.input_schema.items():
-            out[column] = _coerce(frame[column], column, kind)
+            out[column] = coerce_column(frame[column], column, kind)
         return out
 
     @functools.cached_property
@@ -124,7 +130,19 @@ def load_model(path: Path) -> FittedModel:
     return model
 
 
-def _coerce(values: pd.Series, column: str, kind: str) -> pd.Series:
+def check_records(records: Sequence[Mapping[str, Any]]) -> None:
+    """A batch must hold at least one record, each a JSON object."""
+    if not records:
+        raise InputValidationError("no records to predict",
+                                   'send {"records": [{...}, ...]} with at least one record')
+    for index, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise InputValidationError(f"record {index} is not an object",
+                                       "send each record as a JSON object of field: value")
+
+
+def coerce_column(values: pd.Series, column: str, kind: str) -> pd.Series:
+    """One input column as its training type; a value that cannot be is an error naming it."""
     if kind == "number":
         converted = pd.to_numeric(values, errors="coerce").astype(float)
         expected = "a number"
