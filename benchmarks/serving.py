@@ -97,7 +97,7 @@ def in_process_floor(home: Path) -> dict[str, Any]:
     routes = {"compiled": served.paths[model.version].outputs,
               "pipeline": lambda records: model.predict_frame(model.frame_from_records(records))}
     figures: dict[str, Any] = {"learner": model.learner,
-                               "compiled": type(served.paths[model.version]).__name__}
+                               "path": type(served.paths[model.version]).__name__}
     for name, route in routes.items():
         single = []
         for _ in range(200):
@@ -149,7 +149,7 @@ def main() -> None:
     floor_rate = 1000 / (floor_batch_ms / 1000)
     rows = [
         ("model", floor["learner"], ""),
-        ("service path", floor["compiled"], ""),
+        ("service path", floor["path"], ""),
         ("sequential p50 / p99 ms", f"{1000 * percentile(sequential, 0.5):.2f} / "
                                     f"{1000 * percentile(sequential, 0.99):.2f}", "<= 2.5 / 10"),
         ("sequential requests/s", f"{len(sequential) / sum(sequential):.0f}", ">= 400"),
