@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from measure import measure
 
 READERS = {
     "autopipe ingest": """
@@ -39,23 +39,6 @@ import pandas as pd
 print(len(pd.read_csv(PATH)))
 """,
 }
-
-MEASURE = """
-import threading, time, psutil, sys
-peak = [0]
-done = threading.Event()
-def sample():
-    process = psutil.Process()
-    while not done.wait(0.02):
-        peak[0] = max(peak[0], process.memory_info().rss)
-threading.Thread(target=sample, daemon=True).start()
-started = time.perf_counter()
-exec(CODE)
-wall = time.perf_counter() - started
-done.set()
-print("RESULT", wall, peak[0])
-"""
-
 
 def generate(path: Path, rows: int, seed: int = 0) -> None:
     """20 columns: integers, floats, categories, free-ish text, booleans, dates; 5% missing."""
@@ -81,14 +64,10 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
 
 def run(name: str, path: Path, out: Path) -> tuple[float, float]:
     code = READERS[name].replace("PATH", repr(str(path))).replace("OUT", repr(str(out)))
-    script = MEASURE.replace("exec(CODE)", "exec(" + repr(code) + ")")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parents[1], check=False)
-    if result.returncode != 0:
-        sys.exit(f"{name} failed:\n{result.stderr[-3000:]}")
-    line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT"))
-    _, wall, peak = line.split()
-    return float(wall), float(peak) / 2**30
+    measured = measure(name, code)
+    if isinstance(measured, str):
+        sys.exit(measured)
+    return measured.wall_s, measured.peak_gib
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import click
 import typer
 from rich.table import Table
 
+from flows.analysis_cli import analysis_app, print_alerts
 from flows.console import err, fmt, json_safe, load_settings, out
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
@@ -31,6 +32,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 server_app = typer.Typer(help="The local Prefect server that runs autopipe's flows.")
 app.add_typer(server_app, name="server")
 app.add_typer(registry_app)
+app.add_typer(analysis_app)
 DEMO_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "titanic.csv"
 SOURCE_HELP = ("A file (.csv .tsv .txt [.gz], .parquet, .json, .ndjson, .xlsx) or a database "
                "URI: sqlite:///file.db?table=T, postgresql://user@host/db?table=T.")
@@ -350,8 +352,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
                   f"({summary['main_metric']} {better:.4f}); a longer --budget may help")
     for excluded in summary["excluded_columns"]:
         out.print(f"[yellow]excluded[/] {excluded['column']}: {excluded['reason']}")
+    print_alerts(summary["data_alerts"])
     out.print(f"Model [bold]{summary['model_version']}[/] registered "
               f"({summary['trials']} trials). Serve it: autopipe serve")
+    out.print(f"Report: [link=file://{summary['report']}]{summary['report']}[/]")
+
 
 
 def _baselines_ahead(summary: dict[str, Any]) -> list[tuple[str, float]]:

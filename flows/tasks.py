@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
@@ -20,8 +21,10 @@ from flows.core import (
     candidates,
     ensemble,
     ingest,
+    profile,
     registry,
     release,
+    reports,
     search,
     training,
 )
@@ -42,6 +45,28 @@ def unless_user_error(_task: Any, _task_run: Any, state: State[Any]) -> bool:
 def ingest_source(source: str, target: str, datasets_dir: Path, name: str | None,
                   query: str | None) -> ingest.IngestResult:
     return ingest.ingest(ingest.check_source(source, target, query), datasets_dir, name)
+
+
+@task(name="profile", cache_policy=NO_CACHE)
+def profile_dataset(catalog_path: Path, dataset: DatasetRef, target: str | None,
+                    seed: int) -> dict[str, Any]:
+    """The dataset version's analysis: the stored one when this version and target were
+    analysed before, else a new one."""
+    stored = Catalog(catalog_path).profile(dataset.content_hash, target or "")
+    if stored is not None:
+        stored.pop("report_path", None)
+        return stored
+    return profile.profile_snapshot(Path(dataset.snapshot_path), target, seed,
+                                    int(dataset.report.get("duplicates_dropped", 0)))
+
+
+@task(name="report", cache_policy=NO_CACHE)
+def write_reports(catalog_path: Path, record: RunRecord, reports_dir: Path) -> Path:
+    """The run's report, and the data report when the run made a new analysis."""
+    if record.profile is not None and record.profile_report is not None \
+            and not record.profile_report.exists():
+        reports.write_data_report(record.profile, record.dataset, record.profile_report)
+    return reports.write_run_report(Catalog(catalog_path), record.run_id, reports_dir)
 
 
 @task(name="prepare", cache_policy=NO_CACHE)
@@ -101,8 +126,8 @@ def evaluate(models: dict[str, FittedModel],
 @task(name="register", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1,
       retry_condition_fn=unless_user_error)
 def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],
-                  card_markdown: str) -> Path:
-    return registry.save_artifact(model, models_dir, card, card_markdown)
+                  card_markdown: str, held_out: pl.DataFrame | None = None) -> Path:
+    return registry.save_artifact(model, models_dir, card, card_markdown, held_out)
 
 
 @task(name="record", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1,

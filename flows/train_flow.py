@@ -32,9 +32,10 @@ from flows.core.ingest import remove_snapshot
 from flows.core.lineage import code_lineage
 from flows.core.losses import search_metric
 from flows.core.progress import ProgressEvent, emit
+from flows.core.reports import data_report_path
 from flows.core.resources import measure
 from flows.core.store import GLOBAL_SLICE, Catalog
-from flows.core.training import PreparedData, as_model, plan_validation
+from flows.core.training import PreparedData, as_model, held_out_predictions, plan_validation
 from flows.core.types import ModelRecord, RunRecord, StageUsage
 
 
@@ -52,7 +53,8 @@ def _stage(name: str, usages: list[StageUsage]) -> Iterator[None]:
 def train(source: str, target: str, budget_s: float | None = None, name: str | None = None,
           seed: int | None = None, query: str | None = None, metric: str | None = None,
           prefer: Prefer = "balanced", refit: bool = True) -> dict[str, Any]:
-    """Ingest, split, fit baselines, search, integrate, evaluate, explain, refit, register."""
+    """Ingest, profile, split, fit baselines, search, integrate, evaluate, explain, refit,
+    register, report."""
     settings = Settings()
     budget = budget_s if budget_s is not None else settings.search.budget_s
     seed = settings.search.seed if seed is None else seed
@@ -66,6 +68,8 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         dataset = ingested.dataset
         if ingested.created:
             undo.callback(remove_snapshot, dataset)
+        with _stage("profile", usages):
+            profile = tasks.profile_dataset(settings.catalog_path, dataset, target, seed)
         with _stage("prepare", usages):
             prepared = tasks.prepare(dataset, target, settings.search.test_size, seed,
                                      settings.search.max_rows, settings.search.text_features,
@@ -136,7 +140,9 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
                                        explained["permutation_importance"],
                                        explained["learner_importance"])
         with _stage("register", usages):
-            artifact_dir = tasks.save_artifact(winner, settings.models_dir, card, markdown)
+            artifact_dir = tasks.save_artifact(winner, settings.models_dir, card, markdown,
+                                               held_out_predictions(prepared, evaluations,
+                                                                    seed=seed))
             undo.callback(registry.remove_artifact, artifact_dir)
         record = RunRecord(
             run_id=run_id, dataset=dataset, target=target, task=task_kind, budget_s=budget,
@@ -150,12 +156,17 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
                 lineage=code_lineage() | {"seed": seed, "search_metric": metric_name,
                                           "integration": integration_facts["kind"],
                                           "recipes": card["recipes"]}),
-            flow_run_id=flow_run.get_id())
+            flow_run_id=flow_run.get_id(), profile=profile,
+            profile_report=data_report_path(settings.reports_dir, dataset, target))
         tasks.record_run(settings.catalog_path, record)
         undo.pop_all()
     # The run is recorded: the release file follows the catalog (a service watches it).
     release_file = tasks.write_release(settings.catalog_path, dataset.name, settings.releases_dir)
+    with _stage("report", usages):  # after the record: its time is shown, not stored
+        report = tasks.write_reports(settings.catalog_path, record, settings.reports_dir)
     return _summary(record, release_file, prepared) | {
+        "report": str(report), "data_report": str(record.profile_report),
+        "data_alerts": profile["alerts"],
         "search_metric": metric_name, "search_validation": found.eval_method,
         "candidate_validation": validation.describe(),
         "integration": integration_facts, "refit_on_all_rows": refit,

@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # importing the model pulls scikit-learn into every CLI command's start-up
+    import polars as pl
+
     from flows.core.model import FittedModel
 
 CARD_FILE = "card.json"
 CARD_MARKDOWN_FILE = "card.md"
+HELD_OUT_FILE = "held_out.parquet"
 
 
 def model_version(dataset_name: str, run_id: str) -> str:
@@ -30,17 +33,27 @@ def model_version_slug(name: str) -> str:
 
 
 def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],
-                  card_markdown: str) -> Path:
-    """Write ``models/<version>/`` with ``model.joblib``, ``card.json`` and the readable
-    ``card.md``; return the directory."""
+                  card_markdown: str, held_out: pl.DataFrame | None = None) -> Path:
+    """Write ``models/<version>/`` with ``model.joblib``, ``card.json``, the readable
+    ``card.md`` and the held-out predictions the run report draws; return the directory."""
     final = models_dir / model.version
     partial = models_dir / f".{model.version}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     model.save(partial)
     (partial / CARD_FILE).write_text(json.dumps(card, indent=2, default=str))
     (partial / CARD_MARKDOWN_FILE).write_text(card_markdown)
+    if held_out is not None:
+        held_out.write_parquet(partial / HELD_OUT_FILE)
     os.replace(partial, final)
     return final
+
+
+def read_held_out(directory: Path) -> pl.DataFrame | None:
+    """A version's held-out predictions, or None for a version saved without them."""
+    import polars as pl
+
+    path = directory / HELD_OUT_FILE
+    return pl.read_parquet(path) if path.exists() else None
 
 
 def read_card(directory: Path) -> dict[str, Any]:

@@ -69,6 +69,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                    'migrate', NULL, 'autopipe', 'newest model when aliases were introduced'
             FROM models m JOIN datasets d ON d.content_hash = m.dataset_hash GROUP BY d.name""",
     ),
+    (
+        # One analysis per dataset version and target ('' for none); a newer one replaces it.
+        """CREATE TABLE profiles (
+            dataset_hash VARCHAR NOT NULL, target VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL, report_path VARCHAR, profile JSON NOT NULL,
+            PRIMARY KEY (dataset_hash, target))""",
+    ),
 )
 _LATEST_PER_ALIAS = ("QUALIFY row_number() OVER (PARTITION BY family, slice, alias "
                      "ORDER BY occurred_at DESC) = 1")
@@ -122,6 +129,9 @@ class Catalog:
             try:
                 _insert_dataset(conn, record.dataset)
                 _insert_run(conn, record)
+                if record.profile is not None:
+                    _insert_profile(conn, record.dataset.content_hash, record.target,
+                                    record.profile, record.profile_report)
                 _insert_model(conn, record.model)
                 _insert_audit(conn, actor, "register", record.model.version,
                               {"run_id": record.run_id})
@@ -131,6 +141,20 @@ class Catalog:
                     family, GLOBAL_SLICE, "champion" if first else "challenger",
                     record.model.version, "register", actor,
                     "first model of this dataset" if first else "new model awaiting promotion"))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def save_profile(self, dataset: DatasetRef, target: str | None, profile: dict[str, Any],
+                     report_path: Path | None) -> None:
+        """Record a dataset version (if new) and its analysis, replacing an older analysis
+        of the same version and target."""
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            try:
+                _insert_dataset(conn, dataset)
+                _insert_profile(conn, dataset.content_hash, target, profile, report_path)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -274,10 +298,24 @@ class Catalog:
                 "SELECT name, content_hash, rows, columns, created_at, parent_hash, source, "
                 "snapshot_path, report FROM datasets ORDER BY created_at DESC").pl()
 
+    def profile(self, dataset_hash: str, target: str | None = None) -> dict[str, Any] | None:
+        """The analysis of a dataset version for ``target`` (any target's when None), with
+        ``report_path`` added; None when it was never analysed."""
+        query = "SELECT profile, report_path FROM profiles WHERE dataset_hash = $1"
+        params: list[Any] = [dataset_hash]
+        if target is not None:
+            query += " AND target = $2"
+            params.append(target)
+        with self.connect() as conn:
+            rows = conn.execute(query + " ORDER BY created_at DESC LIMIT 1", params).fetchall()
+        if not rows:
+            return None
+        return json.loads(rows[0][0]) | {"report_path": rows[0][1]}
+
     def table_counts(self) -> dict[str, int]:
         """Row count of every catalog table: what tests use to prove a failure wrote nothing."""
         tables = ("datasets", "runs", "trials", "evaluations", "models", "stage_resources",
-                  "audit_log")
+                  "audit_log", "profiles")
         with self.connect() as conn:
             return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                     for t in tables}
@@ -331,6 +369,15 @@ def _insert_dataset(conn: duckdb.DuckDBPyConnection, ds: DatasetRef) -> bool:
         [ds.content_hash, ds.name, ds.source, str(ds.snapshot_path), ds.rows, ds.columns,
          ds.created_at, parent[0][0] if parent else None, json.dumps(ds.report, default=str)])
     return True
+
+
+def _insert_profile(conn: duckdb.DuckDBPyConnection, dataset_hash: str, target: str | None,
+                    profile: dict[str, Any], report_path: Path | None) -> None:
+    conn.execute("DELETE FROM profiles WHERE dataset_hash = $1 AND target = $2",
+                 [dataset_hash, target or ""])
+    conn.execute("INSERT INTO profiles VALUES ($1, $2, now()::TIMESTAMP, $3, $4)",
+                 [dataset_hash, target or "", str(report_path) if report_path else None,
+                  json.dumps(profile, default=str)])
 
 
 def _insert_run(conn: duckdb.DuckDBPyConnection, r: RunRecord) -> None:

@@ -5,6 +5,7 @@ The flow calls them in order; each takes and returns plain values so it can be t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ BOOTSTRAP_RESAMPLES = 50
 rows), and this stage is paid outside the budget."""
 VALIDATION_MAX_ROWS = 50_000
 SMALL_TABLE_ROWS = 5_000
+HELD_OUT_PREDICTIONS_MAX_ROWS = 100_000
 CROSS_FIT_FOLDS = 5
 
 
@@ -92,10 +94,34 @@ def evaluate_model(model: FittedModel, prepared: PreparedData, role: str) -> Eva
     features = prepared.split.x_test[list(model.input_schema)]
     y_test = prepared.split.y_test
     if model.task.is_classification:
-        metrics = classification_metrics(y_test, model.predict_proba(features), model.task)
+        outputs = model.predict_proba(features)
+        metrics = classification_metrics(y_test, outputs, model.task)
     else:
-        metrics = regression_metrics(y_test, np.asarray(model.pipeline.predict(features)))
-    return Evaluation(role=role, learner=model.learner, metrics=metrics)
+        outputs = np.asarray(model.pipeline.predict(features), dtype=float)
+        metrics = regression_metrics(y_test, outputs)
+    return Evaluation(role=role, learner=model.learner, metrics=metrics, outputs=outputs)
+
+
+def held_out_predictions(prepared: PreparedData, evaluations: Sequence[Evaluation],
+                     max_rows: int = HELD_OUT_PREDICTIONS_MAX_ROWS,
+                     seed: int = 0) -> pl.DataFrame:
+    """The test rows' true values and every evaluated model's outputs (``role`` for a value,
+    ``role:class`` for a probability), at most ``max_rows`` of them: what the run report's
+    curves, confusion matrix and residuals are drawn from."""
+    split = prepared.split
+    columns: dict[str, Any] = {"y_true": split.y_test}
+    for evaluation in evaluations:
+        outputs = np.asarray(evaluation.outputs)
+        if outputs.ndim == 1:
+            columns[evaluation.role] = outputs
+        else:
+            for index, label in enumerate(split.classes):
+                columns[f"{evaluation.role}:{label}"] = outputs[:, index]
+    frame = pl.DataFrame(columns)
+    if split.classes:
+        frame = frame.with_columns(pl.Series("y_true", [str(split.classes[i])
+                                                        for i in split.y_test]))
+    return frame.sample(max_rows, seed=seed) if frame.height > max_rows else frame
 
 
 def plan_validation(prepared: PreparedData, seed: int) -> Validation:

@@ -79,6 +79,9 @@ class Evaluation:
     role: str
     learner: str
     metrics: dict[str, float]
+    outputs: Any = field(default=None, repr=False, compare=False)
+    """Class probabilities (rows x classes) or predicted values on the test rows: what the
+    run report draws its curves from. Not stored in the catalog."""
 
 
 @dataclass(frozen=True)
@@ -117,3 +120,6 @@ class RunRecord:
     stages: tuple[StageUsage, ...]
     model: ModelRecord
     flow_run_id: str | None = None
+    profile: dict[str, Any] | None = field(default=None, repr=False)
+    """The analysis of the dataset version for this target, when the run made one."""
+    profile_report: Path | None = None

@@ -19,8 +19,8 @@ EXPECTED_METRICS = {
     "multiclass": {"accuracy", "f1_macro", "log_loss", "roc_auc_ovr"},
     "regression": {"rmse", "mae", "r2"},
 }
-STAGES = ["ingest", "prepare", "baseline", "search", "candidates", "integrate", "evaluate",
-          "explain", "refit", "register"]
+STAGES = ["ingest", "profile", "prepare", "baseline", "search", "candidates", "integrate",
+          "evaluate", "explain", "refit", "register"]
 
 
 @pytest.mark.parametrize("task", list(SAMPLE_RUNS))
