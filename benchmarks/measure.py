@@ -33,10 +33,11 @@ class Measured:
     stdout: list[str]
 
 
-def measure(name: str, code: str) -> Measured | str:
-    """The measurement, or the process's error output when it failed."""
+def measure(name: str, code: str, python: str = sys.executable) -> Measured | str:
+    """The measurement (in ``python``: another interpreter can hold a peer tool), or the
+    process's error output when it failed."""
     script = HARNESS.replace("exec(CODE)", "exec(" + repr(code) + ")")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+    result = subprocess.run([python, "-c", script], capture_output=True, text=True,
                             cwd=ROOT, check=False)
     if result.returncode != 0:
         return f"{name} failed:\n{result.stderr[-3000:]}"

@@ -1,13 +1,16 @@
 """The data analysis at scale: a generated N-row, 20-column Parquet table (mixed types, 5%
 missing) profiled by autopipe, beside a bare DuckDB aggregation of the same file and, on a
-1-million-row sample, ydata-profiling in minimal mode (installed only for this benchmark:
-``pip install ydata-profiling``; skipped with a note when absent).
+1-million-row sample, ydata-profiling in minimal mode (installed only for this benchmark, best
+in its own environment so it cannot move autopipe's pins: ``python3.11 -m venv /tmp/ydata &&
+/tmp/ydata/bin/pip install ydata-profiling pyarrow psutil``, then ``--ydata-python
+/tmp/ydata/bin/python``; skipped with a note when absent).
 
 Each contender runs in its own process so its peak memory (RSS, sampled every 20 ms) is its own.
 Targets (issue 6, 2 cores): 10M rows analysed in <= 20 s with <= 1 GiB peak; >= 10x faster than
 ydata-profiling on the same 1M rows; a report under 5 MB.
 
     python benchmarks/profile.py [--rows 10000000] [--sample-rows 1000000] [--keep DIR]
+                                 [--ydata-python PATH]
 """
 
 from __future__ import annotations
@@ -89,9 +92,10 @@ def sample_of(path: Path, rows: int, out: Path) -> Path:
     return sampled
 
 
-def run(name: str, path: Path, out: Path) -> tuple[float, float, list[str]] | None:
+def run(name: str, path: Path, out: Path,
+        python: str = sys.executable) -> tuple[float, float, list[str]] | None:
     code = CONTENDERS[name].replace("PATH", repr(str(path))).replace("OUT", repr(str(out)))
-    measured = measure(name, code)
+    measured = measure(name, code, python)
     if isinstance(measured, str):
         if "No module named 'ydata_profiling'" in measured:
             return None
@@ -105,6 +109,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--sample-rows", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="generate (or reuse) the tables here")
+    parser.add_argument("--ydata-python", default=sys.executable,
+                        help="the interpreter that has ydata-profiling")
     args = parser.parse_args()
     out = args.keep or Path(tempfile.mkdtemp(prefix="autopipe-bench-profile-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -128,7 +134,7 @@ def main() -> None:
           f"{'met' if peak <= 1 else 'NOT met'}")
     sample = sample_of(path, args.sample_rows, out)
     ours = run("autopipe profile + report", sample, out)
-    theirs = run("ydata-profiling (minimal)", sample, out)
+    theirs = run("ydata-profiling (minimal)", sample, out, args.ydata_python)
     assert ours is not None
     print(f"{args.sample_rows:,} rows: autopipe {ours[0]:.1f} s, peak {ours[1]:.2f} GiB")
     if theirs is None:

@@ -19,6 +19,7 @@ from typing import Any
 import bentoml
 import numpy as np
 from bentoml.exceptions import InvalidArgument
+from threadpoolctl import threadpool_limits
 
 from bentos.json_only import JsonOnly
 from bentos.prediction_log import PredictionLog
@@ -35,6 +36,9 @@ MAX_RECORDS = 10_000
 @bentoml.service(name="autopipe", traffic={"timeout": 60}, workers=Settings().serve.workers)
 class Autopipe:
     def __init__(self) -> None:
+        # One OpenMP thread per worker: a request is a few rows, and every worker spinning up a
+        # pool on the same two cores stalled requests for up to a second (p99, measured).
+        self._one_thread = threadpool_limits(limits=1)
         self.release = LiveRelease(Path(RELEASE_FILE))
         home = Path(os.environ.get("AUTOPIPE_HOME", "data"))
         self.log = PredictionLog(home / "logs" / "predictions")
