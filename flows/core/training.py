@@ -6,7 +6,7 @@ The flow calls them in order; each takes and returns plain values so it can be t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from flows.core.leakage import find_leaks, find_linear_identity
 from flows.core.model import FittedModel
 from flows.core.prepare import Preparation, plan_preparation
 from flows.core.split import Split, cap_training_rows, split_frame
-from flows.core.types import Evaluation, Task
+from flows.core.types import Evaluation, Exclusion, Task
 
 VALIDATION_SHARE = 0.2
 BOOTSTRAP_RESAMPLES = 50
@@ -64,7 +64,17 @@ def prepare_training(frame: pl.DataFrame, target: str, test_size: float, seed: i
     split = split_frame(frame, target, test_size, seed)
     if max_rows:
         split = cap_training_rows(split, max_rows, seed)
-    plan = plan_preparation(split.x_train, split.task, text_features, budget_s)
+    return prepare_split(split, seed, text_features, budget_s)
+
+
+def prepare_split(split: Split, seed: int, text_features: TextFeatures = "auto",
+                  budget_s: float | None = None,
+                  excluded: Sequence[Exclusion] = ()) -> PreparedData:
+    """Plan the features of a split's training part (leaks and ``excluded`` columns left
+    out), fit the preprocessing on it, and weigh classes if they are badly imbalanced."""
+    plan = plan_preparation(split.x_train.drop(columns=[e.column for e in excluded]),
+                            split.task, text_features, budget_s)
+    plan = replace(plan, exclusions=tuple(excluded) + plan.exclusions)
     leaks = find_leaks(split.x_train, split.y_train, split.task, plan.feature_columns, seed)
     if split.task is Task.REGRESSION:
         kept = tuple(c for c in plan.feature_columns if c not in {e.column for e in leaks})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def expected(model: FittedModel) -> pd.DataFrame:
 def test_service_class_predicts_like_the_model(service_module: Any,
                                                binary_model: FittedModel) -> None:
     service = service_module.Autopipe()
-    answer = service.predict(records=records())
+    answer = asyncio.run(service.predict(records=records()))
     want = expected(binary_model)
     assert answer["model_version"] == binary_model.version
     assert {r["slice"] for r in answer["results"]} == {"global"}
