@@ -22,13 +22,14 @@ class PredictionLog:
     def path_for(self, moment: datetime) -> Path:
         return self.directory / f"predictions-{moment:%Y-%m-%d}.jsonl"
 
-    def append(self, request_id: str, model_version: str,
-               records: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]],
-               latency_ms: float) -> None:
+    def append(self, request_id: str, records: Sequence[Mapping[str, Any]],
+               results: Sequence[Mapping[str, Any]], latency_ms: float) -> None:
+        """One line per record, with the model version and slice that answered it."""
         now = datetime.now(UTC)
         lines = "".join(
             json.dumps({"request_id": request_id, "index": index, "at": now.isoformat(),
-                        "model_version": model_version, "features": dict(record),
+                        "model_version": result["model_version"],
+                        "slice": result["slice"], "features": dict(record),
                         "result": dict(result), "latency_ms": round(latency_ms, 3)},
                        default=str) + "\n"
             for index, (record, result) in enumerate(zip(records, results, strict=True)))

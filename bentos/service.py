@@ -26,7 +26,7 @@ from bentos.prediction_log import PredictionLog
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.explain import contributions
-from flows.core.live_release import LiveRelease
+from flows.core.live_release import LiveRelease, Route
 from flows.core.model import FittedModel
 
 RELEASE_FILE = os.environ.get("AUTOPIPE_RELEASE", "release/release.json")
@@ -62,23 +62,28 @@ class Autopipe:
         if len(records) > MAX_RECORDS:
             raise InvalidArgument(f"{len(records)} records in one request; at most {MAX_RECORDS}")
         served = self.release.current()
-        slice_name, model = served.model_for(None)
-        try:
-            outputs, encoded = served.paths[model.version].outputs(records)
-        except AutopipeError as exc:
-            raise InvalidArgument(str(exc)) from None
-        results = _results(model, outputs, slice_name)
-        if explain:
-            explained = contributions(model, model.frame_from_records(records),
-                                      model.reference_row)
-            for result, explanation in zip(results, explained, strict=True):
-                result["explanation"] = {"output": explanation.output,
-                                         "contributions": explanation.as_dict()}
+        routes = served.route(records) or [Route("global", served.champions["global"], [])]
+        results: list[dict[str, Any]] = [{} for _ in records]
+        notes: list[str] = []
+        for route in routes:
+            group = [records[i] for i in route.indices]
+            try:
+                outputs, encoded = served.paths[route.model.version].outputs(group)
+            except AutopipeError as exc:
+                raise InvalidArgument(str(exc)) from None
+            answered = _results(route.model, outputs, route.slice)
+            if explain:
+                _add_explanations(route.model, group, answered)
+            for index, result in zip(route.indices, answered, strict=True):
+                results[index] = result
+            notes += _notes(route, group, encoded.unseen)
         request_id = uuid.uuid4().hex
-        self.log.append(request_id, model.version, records, results,
+        self.log.append(request_id, records, results,
                         latency_ms=(time.perf_counter() - started) * 1000)
-        return {"request_id": request_id, "model_version": model.version,
-                "results": results, "notes": _notes(model, records, encoded.unseen)}
+        versions = sorted({r["model_version"] for r in results})
+        return {"request_id": request_id,
+                "model_version": versions[0] if len(versions) == 1 else None,
+                "model_versions": versions, "results": results, "notes": notes}
 
     @bentoml.api(route="/metadata")
     def metadata(self) -> dict[str, Any]:
@@ -108,12 +113,29 @@ def _results(model: FittedModel, outputs: np.ndarray, slice_name: str) -> list[d
     return results
 
 
-def _notes(model: FittedModel, records: list[dict[str, Any]],
+def _add_explanations(model: FittedModel, records: list[dict[str, Any]],
+                      results: list[dict[str, Any]]) -> None:
+    explained = contributions(model, model.frame_from_records(records), model.reference_row)
+    for result, explanation in zip(results, explained, strict=True):
+        result["explanation"] = {"output": explanation.output,
+                                 "contributions": explanation.as_dict()}
+
+
+def _notes(route: Route, records: list[dict[str, Any]],
            unseen: dict[str, list[str]]) -> list[str]:
-    """What the service accepted but the caller should know: fields the model ignores, and
-    categories training never saw."""
+    """What the service accepted but the caller should know: slices without a model of their
+    own, fields the model ignores, and categories training never saw."""
+    model = route.model
+    notes = [f"no model for slice {name!r}: answered by the global model"
+             for name in sorted(route.unknown)]
     extra = sorted({key for record in records for key in record} - set(model.input_schema))
-    notes = [f"fields the model does not use were ignored: {', '.join(extra)}"] if extra else []
+    if extra:
+        notes.append(f"fields the {_whose(route)} model does not use were ignored: "
+                     f"{', '.join(extra)}")
     notes += [f"unseen categories in {column!r} (treated as unknown): {', '.join(values[:5])}"
               for column, values in unseen.items()]
     return notes
+
+
+def _whose(route: Route) -> str:
+    return "global" if route.slice == "global" else f"{route.slice!r}"

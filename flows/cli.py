@@ -69,17 +69,22 @@ def _prefect_api(settings: Settings) -> str:
 def train_once(settings: Settings, source: str, target: str, show_progress: bool,
                **options: Any) -> dict[str, Any]:
     """Run the train flow in this process against the Prefect server; ``options`` are the
-    flow's own parameters (budget_s, name, seed, query, metric, prefer, refit)."""
+    flow's own parameters (budget_s, name, seed, query, metric, prefer, refit, slice_by,
+    min_slice_rows) and ``workers``, the slices trained side by side."""
     from flows.core.ingest import check_source
 
     check_source(source, target, options.get("query"))
     _prefect_api(settings)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    from prefect.task_runners import ProcessPoolTaskRunner
+
     from flows.progress_display import RunProgress
     from flows.train_flow import train
 
+    runner: Any = ProcessPoolTaskRunner(max_workers=max(1, options.pop("workers", 1)))
+
     def run_flow() -> dict[str, Any]:
-        return train(source=source, target=target, **options)
+        return train.with_options(task_runner=runner)(source=source, target=target, **options)
 
     if not show_progress:
         return run_flow()
@@ -98,13 +103,20 @@ def run(
     metric: Annotated[str | None, typer.Option(help=METRIC_HELP)] = None,
     prefer: Annotated[PreferChoice, typer.Option(help=PREFER_HELP)] = PreferChoice.balanced,
     refit: Annotated[bool, typer.Option(help=REFIT_HELP)] = True,
+    slice_by: Annotated[list[str] | None, typer.Option(
+        "--slice-by", help="Column to slice by (repeat for several): one model per slice "
+                           "with enough rows, each compared with the global model.")] = None,
+    min_slice_rows: Annotated[int, typer.Option(
+        help="Rows a slice needs for its own model; smaller slices use the global one.")] = 300,
+    workers: Annotated[int, typer.Option(help="Slices trained side by side.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Train: ingest, baselines, FLAML search, ensembles, evaluate, register a servable model."""
     settings = load_settings()
     summary = train_once(settings, path, target, not as_json, budget_s=budget, name=name,
                          seed=seed, query=query, metric=metric, prefer=prefer.value,
-                         refit=refit)
+                         refit=refit, slice_by=slice_by or None,
+                         min_slice_rows=min_slice_rows, workers=workers)
     if as_json:
         print(json.dumps(json_safe(summary)))
     else:
@@ -352,11 +364,29 @@ def _print_summary(summary: dict[str, Any]) -> None:
                   f"({summary['main_metric']} {better:.4f}); a longer --budget may help")
     for excluded in summary["excluded_columns"]:
         out.print(f"[yellow]excluded[/] {excluded['column']}: {excluded['reason']}")
+    _print_slices(summary)
     print_alerts(summary["data_alerts"])
     out.print(f"Model [bold]{summary['model_version']}[/] registered "
               f"({summary['trials']} trials). Serve it: autopipe serve")
     out.print(f"Report: [link=file://{summary['report']}]{summary['report']}[/]")
 
+
+
+def _print_slices(summary: dict[str, Any]) -> None:
+    """Per slice: its model against the global model on the slice's held-out rows."""
+    if not summary.get("slices"):
+        return
+    metric = summary["main_metric"]
+    table = Table("slice", f"own model {metric}", f"global model {metric}", "served by",
+                  title="Slices (test rows of each slice)")
+    for result in summary["slices"]:
+        metrics = result["metrics"]
+        served = "own model" if result["champion_version"] == result["model_version"] \
+            else "global model"
+        table.add_row(result["slice"], fmt(metrics.get("slice", {}).get(metric)),
+                      fmt(metrics.get("global", {}).get(metric)),
+                      served if not result["reason"] else f"global model ({result['reason']})")
+    out.print(table)
 
 
 def _baselines_ahead(summary: dict[str, Any]) -> list[tuple[str, float]]:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -19,42 +18,33 @@ from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
-from sklearn.base import clone
+from prefect.task_runners import ProcessPoolTaskRunner
 
 from flows import tasks
 from flows.core import registry
-from flows.core.candidates import Candidate, Member, affordable_recipes
 from flows.core.card import model_card_markdown
 from flows.core.config import Settings
-from flows.core.ensemble import Integration, Prefer
+from flows.core.ensemble import Prefer
 from flows.core.evaluate import MAIN_METRIC
 from flows.core.ingest import remove_snapshot
 from flows.core.lineage import code_lineage
-from flows.core.losses import search_metric
-from flows.core.progress import ProgressEvent, emit
 from flows.core.reports import data_report_path
-from flows.core.resources import measure
+from flows.core.slices import MIN_SLICE_ROWS, SlicePlan, plan_slices
 from flows.core.store import GLOBAL_SLICE, Catalog
-from flows.core.training import PreparedData, as_model, held_out_predictions, plan_validation
-from flows.core.types import ModelRecord, RunRecord, StageUsage
+from flows.core.training import PreparedData, held_out_predictions
+from flows.core.types import ModelRecord, RunRecord, SliceRecord, StageUsage
+from flows.fitting import FitOptions, fit_model, stage
+from flows.slicing import SliceOutcome, train_slices
 
 
-@contextmanager
-def _stage(name: str, usages: list[StageUsage]) -> Iterator[None]:
-    emit(ProgressEvent(stage=name, status="started"))
-    with measure(name) as meter:
-        yield
-    assert meter.usage is not None
-    usages.append(meter.usage)
-    emit(ProgressEvent(stage=name, status="finished", elapsed_s=meter.usage.wall_s))
-
-
-@flow(name="train")
+@flow(name="train", task_runner=ProcessPoolTaskRunner(max_workers=1))  # type: ignore[arg-type]
 def train(source: str, target: str, budget_s: float | None = None, name: str | None = None,
           seed: int | None = None, query: str | None = None, metric: str | None = None,
-          prefer: Prefer = "balanced", refit: bool = True) -> dict[str, Any]:
+          prefer: Prefer = "balanced", refit: bool = True, slice_by: list[str] | None = None,
+          min_slice_rows: int = MIN_SLICE_ROWS) -> dict[str, Any]:
     """Ingest, profile, split, fit baselines, search, integrate, evaluate, explain, refit,
-    register, report."""
+    [one model per slice,] register, report. Slices share a second budget of the same size,
+    in proportion to their rows, and run side by side as the task runner allows."""
     settings = Settings()
     budget = budget_s if budget_s is not None else settings.search.budget_s
     seed = settings.search.seed if seed is None else seed
@@ -63,87 +53,54 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
     started_at, clock = datetime.now(), time.monotonic()
     usages: list[StageUsage] = []
     with ExitStack() as undo:
-        with _stage("ingest", usages):
+        with stage("ingest", usages):
             ingested = tasks.ingest_source(source, target, settings.datasets_dir, name, query)
         dataset = ingested.dataset
         if ingested.created:
             undo.callback(remove_snapshot, dataset)
-        with _stage("profile", usages):
+        with stage("profile", usages):
             profile = tasks.profile_dataset(settings.catalog_path, dataset, target, seed)
-        with _stage("prepare", usages):
+        with stage("prepare", usages):
             prepared = tasks.prepare(dataset, target, settings.search.test_size, seed,
                                      settings.search.max_rows, settings.search.text_features,
                                      budget)
         task_kind = prepared.task
-        metric_name = search_metric(task_kind, metric)
-        n_classes = len(prepared.split.classes)
-        validation = plan_validation(prepared, seed)
-        x, y, weights = prepared.x_train, prepared.split.y_train, prepared.sample_weight
-        fit_rows = validation.fit_rows
-        x_fit, y_fit = x[fit_rows], y[fit_rows]
-        with _stage("baseline", usages):
-            baselines = tasks.fit_baselines(x_fit, y_fit, task_kind, seed)
-        previous = _previous_recipes(settings, dataset.name, target)
-        with _stage("search", usages):
-            found = tasks.run_search(x_fit, y_fit, task_kind, metric_name,
-                                     _search_share(budget, time.monotonic() - clock), seed,
-                                     n_jobs, None if weights is None else weights[fit_rows],
-                                     previous)
-        with _stage("candidates", usages):
-            deadline = clock + (1 - TAIL_SHARE) * budget
-            recipes = affordable_recipes(found.recipes, deadline - time.monotonic(),
-                                         validation.cross_fitted)
-            members = [Member(r.learner, r.learner, recipe=r) for r in recipes] + [
-                Member(role, learner, template=clone(estimator))
-                for role, (learner, estimator) in baselines.items()]
-            fitted = tasks.fit_candidates(
-                members, x, y, weights, validation, task_kind, n_classes, n_jobs, deadline,
-                {role: estimator for role, (_, estimator) in baselines.items()})
-        with _stage("integrate", usages):
-            integration = tasks.integrate(fitted, y[validation.valid_rows], task_kind,
-                                          metric_name, prefer, seed)
-        chosen = [fitted[i] for i in integration.members]
-        learner = _learner_name(integration, chosen)
         version = registry.model_version(dataset.name, run_id)
-        estimator = integration.estimator([c.estimator for c in chosen], task_kind, n_classes)
-        models = {"model": as_model(prepared, estimator, learner, version)} | {
-            role: as_model(prepared, base, base_learner, f"{version}-{role}")
-            for role, (base_learner, base) in baselines.items()}
-        with _stage("evaluate", usages):
-            evaluations = tasks.evaluate(models, prepared)
-        with _stage("explain", usages):
-            explained = tasks.explain(models["model"], prepared, seed)
-        winner = models["model"]
-        if refit:
-            with _stage("refit", usages):
-                winner = tasks.refit(prepared, [c.member for c in chosen], integration,
-                                     n_jobs, version, learner)
-        winner.reference_row = explained["reference_row"]
-        metrics = next(e.metrics for e in evaluations if e.role == "model")
-        integration_facts = integration.as_dict(fitted)
+        options = FitOptions(seed=seed, n_jobs=n_jobs, metric=metric, prefer=prefer,
+                             refit=refit,
+                             starting_points=_previous_recipes(settings, dataset.name, target))
+        fitted = fit_model(prepared, options, version, clock, budget, usages)
+        winner, found, evaluations = fitted.model, fitted.found, fitted.evaluations
+        metric_name, integration_facts = fitted.metric, fitted.integration
         card = {"version": version, "run_id": run_id, "dataset": dataset.name,
                 "dataset_hash": dataset.content_hash, "target": target, "task": task_kind.value,
-                "learner": learner, "search_metric": metric_name, "prefer": prefer,
+                "learner": winner.learner, "search_metric": metric_name, "prefer": prefer,
                 "search_validation": found.eval_method,
-                "candidate_validation": validation.describe(),
+                "candidate_validation": fitted.validation.describe(),
                 "integration": integration_facts,
                 "recipes": {r.learner: r.config for r in found.recipes},
-                "warm_started_from": previous and list(previous),
+                "warm_started_from": options.starting_points and list(options.starting_points),
                 "refit_on_all_rows": refit, "seed": seed, "budget_s": budget,
                 "test_size": settings.search.test_size,
                 "text_features": prepared.plan.text_features if prepared.plan.texts else None,
                 "metrics": {e.role: e.metrics for e in evaluations},
                 "input_schema": winner.input_schema, "created_at": started_at.isoformat(),
                 "rows": dataset.rows, "test_rows": len(prepared.split.y_test)} \
-            | explained | _data_facts(prepared)
-        markdown = model_card_markdown(card, explained["intervals"],
-                                       explained["permutation_importance"],
-                                       explained["learner_importance"])
-        with _stage("register", usages):
+            | fitted.explained | _data_facts(prepared)
+        markdown = model_card_markdown(card, fitted.explained["intervals"],
+                                       fitted.explained["permutation_importance"],
+                                       fitted.explained["learner_importance"])
+        plan = plan_slices(prepared.split, slice_by, min_slice_rows) if slice_by else None
+        outcomes = train_slices(prepared, plan, options, version, budget,
+                                fitted.evaluated["model"], settings.search.text_features) \
+            if plan else []
+        usages += [outcome.usages[-1] for outcome in outcomes]  # each slice as one stage
+        with stage("register", usages):
             artifact_dir = tasks.save_artifact(winner, settings.models_dir, card, markdown,
                                                held_out_predictions(prepared, evaluations,
                                                                     seed=seed))
             undo.callback(registry.remove_artifact, artifact_dir)
+            slices = _register_slices(settings, plan, outcomes, card, undo) if plan else ()
         record = RunRecord(
             run_id=run_id, dataset=dataset, target=target, task=task_kind, budget_s=budget,
             seed=seed, started_at=started_at, finished_at=datetime.now(),
@@ -151,38 +108,29 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
             trials=found.trials, evaluations=tuple(evaluations), stages=tuple(usages),
             model=ModelRecord(
                 version=version, run_id=run_id, dataset_hash=dataset.content_hash,
-                target=target, task=task_kind, learner=learner,
-                artifact_path=artifact_dir, created_at=datetime.now(), metrics=metrics,
+                target=target, task=task_kind, learner=winner.learner,
+                artifact_path=artifact_dir, created_at=datetime.now(),
+                metrics=next(e.metrics for e in evaluations if e.role == "model"),
                 lineage=code_lineage() | {"seed": seed, "search_metric": metric_name,
                                           "integration": integration_facts["kind"],
                                           "recipes": card["recipes"]}),
             flow_run_id=flow_run.get_id(), profile=profile,
-            profile_report=data_report_path(settings.reports_dir, dataset, target))
+            profile_report=data_report_path(settings.reports_dir, dataset, target),
+            slices=slices)
         tasks.record_run(settings.catalog_path, record)
         undo.pop_all()
     # The run is recorded: the release file follows the catalog (a service watches it).
     release_file = tasks.write_release(settings.catalog_path, dataset.name, settings.releases_dir)
-    with _stage("report", usages):  # after the record: its time is shown, not stored
+    with stage("report", usages):  # after the record: its time is shown, not stored
         report = tasks.write_reports(settings.catalog_path, record, settings.reports_dir)
     return _summary(record, release_file, prepared) | {
         "report": str(report), "data_report": str(record.profile_report),
         "data_alerts": profile["alerts"],
         "search_metric": metric_name, "search_validation": found.eval_method,
-        "candidate_validation": validation.describe(),
+        "candidate_validation": fitted.validation.describe(),
         "integration": integration_facts, "refit_on_all_rows": refit,
-        "search_winner": found.best.learner}
-
-
-SEARCH_SHARE = 0.55
-"""Of the budget left when the search starts, what it gets. The budget is the run's wall time
-from the start of the flow: the rest pays for the candidates, their refit on every row, and
-(TAIL_SHARE of the budget) integration, evaluation, explanations and registration."""
-MIN_SEARCH_SHARE = 0.35
-TAIL_SHARE = 0.12
-
-
-def _search_share(budget: float, elapsed: float) -> float:
-    return max(MIN_SEARCH_SHARE * budget, SEARCH_SHARE * (budget - elapsed))
+        "search_winner": found.best.learner,
+        "slices": [_slice_summary(s) for s in slices]}
 
 
 def _previous_recipes(settings: Settings, dataset_name: str,
@@ -197,10 +145,45 @@ def _previous_recipes(settings: Settings, dataset_name: str,
     return registry.read_card(champion.artifact_path).get("recipes") or None
 
 
-def _learner_name(integration: Integration, chosen: list[Candidate]) -> str:
-    if integration.kind == "single":
-        return chosen[0].member.learner
-    return f"{integration.kind}({'+'.join(c.member.learner for c in chosen)})"
+def _register_slices(settings: Settings, plan: SlicePlan, outcomes: list[SliceOutcome],
+                     card: dict[str, Any], undo: ExitStack) -> tuple[SliceRecord, ...]:
+    """Save each slice model's artifact; the records the catalog gets for every slice."""
+    records = []
+    for outcome in outcomes:
+        model = outcome.fitted.model
+        slice_card = card | {"version": model.version, "slice": outcome.name,
+                             "learner": model.learner, "slice_comparison": outcome.comparison,
+                             "champion_for_slice": outcome.champion,
+                             "metrics": {e.role: e.metrics for e in outcome.fitted.evaluations},
+                             "recipes": {r.learner: r.config
+                                         for r in outcome.fitted.found.recipes},
+                             "integration": outcome.fitted.integration,
+                             "input_schema": model.input_schema} | outcome.fitted.explained
+        directory = registry.save_artifact(model, settings.models_dir, slice_card,
+                                           model_card_markdown(
+                                               slice_card, outcome.fitted.explained["intervals"],
+                                               outcome.fitted.explained[
+                                                   "permutation_importance"],
+                                               outcome.fitted.explained["learner_importance"]))
+        undo.callback(registry.remove_artifact, directory)
+        records.append(SliceRecord(
+            outcome.name, model.version if outcome.champion == "slice" else card["version"],
+            outcome.comparison,
+            ModelRecord(version=model.version, run_id=card["run_id"],
+                        dataset_hash=card["dataset_hash"], target=card["target"],
+                        task=model.task, learner=model.learner, artifact_path=directory,
+                        created_at=datetime.now(), metrics=outcome.comparison["slice"],
+                        lineage=code_lineage() | {"seed": card["seed"], "slice": outcome.name},
+                        slice=outcome.name)))
+    records += [SliceRecord(name, card["version"], reason=reason)
+                for name, reason in plan.small.items()]
+    return tuple(sorted(records, key=lambda r: r.name))
+
+
+def _slice_summary(record: SliceRecord) -> dict[str, Any]:
+    return {"slice": record.name, "model_version": record.model and record.model.version,
+            "champion_version": record.champion_version, "reason": record.reason,
+            "metrics": record.metrics}
 
 
 def _summary(record: RunRecord, release_file: Path, prepared: PreparedData) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from flows.core.errors import AutopipeError, ModelNotFoundError
 from flows.core.model import FittedModel, load_model
 from flows.core.record_path import PipelinePath, RecordPath, record_path
 from flows.core.release import read_release
+from flows.core.slices import SEPARATOR, slice_name
 
 CHECK_EVERY_S = 1.0
 logger = logging.getLogger(__name__)
@@ -39,6 +41,38 @@ class ServedRelease:
         if slice_value is not None and slice_value in self.champions:
             return slice_value, self.champions[slice_value]
         return "global", self.champions["global"]
+
+    @property
+    def slice_columns(self) -> list[str]:
+        """The columns the release's slices are cut by (none for a global-only release)."""
+        named = next((name for name in self.champions if name != "global"), None)
+        return [part.split("=", 1)[0] for part in named.split(SEPARATOR)] if named else []
+
+    def route(self, records: Sequence[Mapping[str, Any]]) -> list[Route]:
+        """Records grouped by the model that answers them: their slice's champion, or the
+        global model for a record of an unknown slice (named in the route's ``unknown``)."""
+        columns = self.slice_columns
+        groups: dict[str, Route] = {}
+        for index, record in enumerate(records):
+            name = slice_name(record, columns) if columns and isinstance(record, Mapping) \
+                else "global"
+            served_as, model = self.model_for(name)
+            route = groups.setdefault(served_as, Route(served_as, model, []))
+            route.indices.append(index)
+            if served_as != name:
+                route.unknown.add(name)
+        return list(groups.values())
+
+
+@dataclass
+class Route:
+    """The records (by index in the request) one model answers."""
+
+    slice: str
+    model: FittedModel
+    indices: list[int]
+    unknown: set[str] = field(default_factory=set)
+    """Slices of these records that have no model of their own."""
 
 
 class LiveRelease:
@@ -83,12 +117,13 @@ def _load(path: Path, previous: ServedRelease | None) -> ServedRelease:
     cache = {m.version: m for m in previous.champions.values()} if previous else {}
     paths = dict(previous.paths) if previous else {}
     champions = {}
-    for slice_name, version in document["champions"].items():
+    for name, version in document["champions"].items():
         if version not in document["artifacts"]:
             raise ModelNotFoundError(f"the release names {version} but not its artifact",
                                      "rewrite the release: autopipe promote or rollback")
-        champions[slice_name] = cache.get(version) or load_model(
-            Path(document["artifacts"][version]))
+        if version not in cache:  # a slice served by the global model shares its copy
+            cache[version] = load_model(Path(document["artifacts"][version]))
+        champions[name] = cache[version]
     if "global" not in champions:
         raise ModelNotFoundError(f"the release {path} has no global champion",
                                  "train a model of this dataset first")

@@ -50,7 +50,8 @@ def run_facts(catalog: Catalog, run_id: str) -> RunFacts:
     return RunFacts(run=run, evaluations=catalog.evaluations(run_id),
                     trials=catalog.trials(run_id), stages=catalog.stage_resources(run_id),
                     card=card, held_out=read_held_out(artifact), profile=profile,
-                    data_report=profile.get("report_path") if profile else None)
+                    data_report=profile.get("report_path") if profile else None,
+                    slices=catalog.slice_results(run_id))
 
 
 def _write(path: Path, text: str) -> Path:

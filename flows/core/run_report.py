@@ -7,6 +7,7 @@ matrix and residuals are computed from the held-out predictions: rows the search
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,8 @@ class RunFacts:
     held_out: pl.DataFrame | None
     profile: dict[str, Any] | None
     data_report: str | None = None
+    slices: pl.DataFrame | None = None
+    """Catalog.slice_results of the run, when it was sliced."""
 
 
 def run_report_html(facts: RunFacts) -> str:
@@ -44,6 +47,8 @@ def run_report_html(facts: RunFacts) -> str:
                 ("metrics", "Metrics on the test rows", _metrics(facts))]
     if facts.held_out is not None:
         sections.append(("curves", "Test-set charts", _curves(facts)))
+    if facts.slices is not None and not facts.slices.is_empty():
+        sections.append(("slices", "Slices", _slices(facts.slices, run["main_metric"])))
     sections += [("leaderboard", "Leaderboard", _leaderboard(card)),
                  ("importance", "Feature importance", _importance(card)),
                  ("search", "Search", _search(facts.trials)),
@@ -174,6 +179,26 @@ def _regression_charts(held_out: pl.DataFrame) -> str:
         figure(charts.histogram(edges.tolist(), counts.tolist(), "Residual distribution",
                                 x_label="actual - predicted")),
     ])
+
+
+def _slices(slices: pl.DataFrame, metric: str) -> str:
+    """Each slice's own model against the global model, on the slice's held-out rows."""
+    rows, names, gains = [], [], []
+    for row in slices.iter_rows(named=True):
+        metrics = json.loads(row["metrics"]) if row["metrics"] else {}
+        own, shared = metrics.get("slice", {}).get(metric), metrics.get("global", {}).get(metric)
+        served = "own model" if row["champion_version"] == row["model_version"] else "global"
+        rows.append([row["slice"], own, shared, served, row["reason"] or "-"])
+        if own is not None and shared is not None:
+            names.append(row["slice"])
+            gains.append(own - shared if _higher_is_better(metric) else shared - own)
+    parts = [table(["slice", f"own model {metric}", f"global model {metric}", "served by",
+                    "note"], rows, [False, True, True, False, False])]
+    if names:
+        parts.append(figure(charts.bars(names, gains, "Gain of each slice's own model",
+                                        value_label=f"{metric}: own minus global (better > 0)"),
+                            "measured on each slice's held-out rows, which neither model saw"))
+    return grid(parts)
 
 
 def _leaderboard(card: dict[str, Any]) -> str:

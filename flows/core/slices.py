@@ -46,7 +46,7 @@ class SlicePlan:
     trained: tuple[SliceSpec, ...]
     """Slices with enough rows for their own model."""
     small: dict[str, str]
-    """Slices served by the global model, and why."""
+    """Slices served by the global model, and why they get no model of their own."""
 
 
 def slice_name(values: Mapping[str, Any], columns: Sequence[str]) -> str:
@@ -137,13 +137,13 @@ def _metrics(model: FittedModel, features: pd.DataFrame, y: np.ndarray,
 
 def _too_small(spec: SliceSpec, split: Split, min_rows: int) -> str | None:
     if spec.rows < min_rows:
-        return f"{spec.rows} rows, fewer than {min_rows}: served by the global model"
+        return f"{spec.rows} rows, fewer than {min_rows}"
     if len(spec.test_rows) == 0:
-        return "no held-out rows to compare on: served by the global model"
+        return "no held-out rows to compare on"
     if split.task.is_classification:
         counts = np.bincount(split.y_train[spec.train_rows])
         if (counts > 1).sum() < 2:
-            return "fewer than two classes in its rows: served by the global model"
+            return "fewer than two classes in its rows"
     return None
 
 

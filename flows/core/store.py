@@ -22,7 +22,7 @@ import duckdb
 import polars as pl
 
 from flows.core.errors import ModelNotFoundError
-from flows.core.types import DatasetRef, ModelRecord, RunRecord, Task
+from flows.core.types import DatasetRef, ModelRecord, RunRecord, SliceRecord, Task
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -75,6 +75,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             dataset_hash VARCHAR NOT NULL, target VARCHAR NOT NULL,
             created_at TIMESTAMP NOT NULL, report_path VARCHAR, profile JSON NOT NULL,
             PRIMARY KEY (dataset_hash, target))""",
+    ),
+    (
+        "ALTER TABLE models ADD COLUMN slice VARCHAR DEFAULT ''",
+        """CREATE TABLE slice_results (
+            run_id VARCHAR NOT NULL, slice VARCHAR NOT NULL, model_version VARCHAR,
+            champion_version VARCHAR NOT NULL, reason VARCHAR, metrics JSON)""",
     ),
 )
 _LATEST_PER_ALIAS = ("QUALIFY row_number() OVER (PARTITION BY family, slice, alias "
@@ -141,6 +147,8 @@ class Catalog:
                     family, GLOBAL_SLICE, "champion" if first else "challenger",
                     record.model.version, "register", actor,
                     "first model of this dataset" if first else "new model awaiting promotion"))
+                for result in record.slices:
+                    _insert_slice(conn, record.run_id, family, result, actor)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -279,6 +287,14 @@ class Catalog:
                 "SELECT role, learner, metric, value FROM evaluations WHERE run_id = $1 "
                 "ORDER BY role, metric", params=[run_id]).pl()
 
+    def slice_results(self, run_id: str) -> pl.DataFrame:
+        """Per slice of a run: its own model (if any), the version serving it, why, and the
+        test metrics of both models on its held-out rows (JSON)."""
+        with self.connect() as conn:
+            return conn.sql(
+                "SELECT slice, model_version, champion_version, reason, metrics "
+                "FROM slice_results WHERE run_id = $1 ORDER BY slice", params=[run_id]).pl()
+
     def stage_resources(self, run_id: str) -> pl.DataFrame:
         with self.connect() as conn:
             return conn.sql(
@@ -315,7 +331,7 @@ class Catalog:
     def table_counts(self) -> dict[str, int]:
         """Row count of every catalog table: what tests use to prove a failure wrote nothing."""
         tables = ("datasets", "runs", "trials", "evaluations", "models", "stage_resources",
-                  "audit_log", "profiles")
+                  "audit_log", "profiles", "slice_results")
         with self.connect() as conn:
             return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                     for t in tables}
@@ -403,11 +419,31 @@ def _insert_run(conn: duckdb.DuckDBPyConnection, r: RunRecord) -> None:
 def _insert_model(conn: duckdb.DuckDBPyConnection, m: ModelRecord) -> None:
     conn.execute(
         "INSERT INTO models (version, run_id, dataset_hash, target, task, learner, "
-        "artifact_path, created_at, metrics, lineage) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "artifact_path, created_at, metrics, lineage, slice) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         [m.version, m.run_id, m.dataset_hash, m.target, m.task.value, m.learner,
          str(m.artifact_path), m.created_at, json.dumps(m.metrics),
-         json.dumps(m.lineage, default=str)])
+         json.dumps(m.lineage, default=str), m.slice])
+
+
+def _insert_slice(conn: duckdb.DuckDBPyConnection, run_id: str, family: str,
+                  result: SliceRecord, actor: str) -> None:
+    """A slice's own model (if any), its result row, and its alias: the first model of a
+    slice becomes its champion, later ones its challenger, as for the global model."""
+    if result.model is not None:
+        _insert_model(conn, result.model)
+        _insert_audit(conn, actor, "register", result.model.version,
+                      {"run_id": run_id, "slice": result.name})
+    conn.execute("INSERT INTO slice_results VALUES ($1, $2, $3, $4, $5, $6)",
+                 [run_id, result.name, result.model.version if result.model else None,
+                  result.champion_version, result.reason, json.dumps(result.metrics)])
+    if result.model is None:
+        return
+    first = _alias(conn, family, result.name, "champion") is None
+    _record_alias(conn, AliasChange(
+        family, result.name, "champion" if first else "challenger", result.champion_version,
+        "register", actor, "better on the slice's held-out rows" + (
+            "" if first else "; awaiting promotion")))
 
 
 def _alias(conn: duckdb.DuckDBPyConnection, family: str, slice_: str,
@@ -456,4 +492,5 @@ def _model_from_row(row: dict[str, Any]) -> ModelRecord:
         target=row["target"], task=Task(row["task"]), learner=row["learner"],
         artifact_path=Path(row["artifact_path"]), created_at=row["created_at"],
         metrics=json.loads(row["metrics"]) if row["metrics"] else {},
-        lineage=json.loads(row["lineage"]) if row.get("lineage") else {})
+        lineage=json.loads(row["lineage"]) if row.get("lineage") else {},
+        slice=row.get("slice") or "")

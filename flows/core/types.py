@@ -98,6 +98,22 @@ class ModelRecord:
     created_at: datetime
     metrics: dict[str, float] = field(default_factory=dict)
     lineage: dict[str, Any] = field(default_factory=dict)
+    slice: str = ""
+    """The slice it was trained for ('' for a global model)."""
+
+
+@dataclass(frozen=True)
+class SliceRecord:
+    """How a run served one slice: its own model or the global one, and the evidence."""
+
+    name: str
+    champion_version: str
+    """The version that serves the slice: its own model's or the run's global model's."""
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    """'slice' and 'global' -> test metrics on the slice's held-out rows."""
+    model: ModelRecord | None = None
+    """The slice's own model; None when it had too few rows for one."""
+    reason: str | None = None
     """Code and library versions, seed and configuration: what it takes to rebuild it."""
 
 
@@ -123,3 +139,4 @@ class RunRecord:
     profile: dict[str, Any] | None = field(default=None, repr=False)
     """The analysis of the dataset version for this target, when the run made one."""
     profile_report: Path | None = None
+    slices: tuple[SliceRecord, ...] = ()
