@@ -72,7 +72,7 @@ class Autopipe:
             except AutopipeError as exc:
                 raise InvalidArgument(str(exc)) from None
             answered = _results(route.model, outputs, route.slice)
-            if explain:
+            if explain or (route.model.policy or {}).get("explanations_required"):
                 _add_explanations(route.model, group, answered)
             for index, result in zip(route.indices, answered, strict=True):
                 results[index] = result

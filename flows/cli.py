@@ -109,6 +109,9 @@ def run(
     min_slice_rows: Annotated[int, typer.Option(
         help="Rows a slice needs for its own model; smaller slices use the global one.")] = 300,
     workers: Annotated[int, typer.Option(help="Slices trained side by side.")] = 1,
+    policy: Annotated[list[Path] | None, typer.Option(
+        help="A policy file (YAML; repeat for several): the slices it governs are held to "
+             "it. Examples: flows/policies/.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Train: ingest, baselines, FLAML search, ensembles, evaluate, register a servable model."""
@@ -116,7 +119,8 @@ def run(
     summary = train_once(settings, path, target, not as_json, budget_s=budget, name=name,
                          seed=seed, query=query, metric=metric, prefer=prefer.value,
                          refit=refit, slice_by=slice_by or None,
-                         min_slice_rows=min_slice_rows, workers=workers)
+                         min_slice_rows=min_slice_rows, workers=workers,
+                         policies=[str(p) for p in policy or []] or None)
     if as_json:
         print(json.dumps(json_safe(summary)))
     else:
@@ -387,6 +391,10 @@ def _print_slices(summary: dict[str, Any]) -> None:
                       fmt(metrics.get("global", {}).get(metric)),
                       served if not result["reason"] else f"global model ({result['reason']})")
     out.print(table)
+    for result in summary["slices"]:
+        for breach in result.get("breaches") or []:
+            out.print(f"[bold red]policy breach[/] {result['slice']} ({result['policy']}): "
+                      f"{breach['message']}; its model is not promoted")
 
 
 def _baselines_ahead(summary: dict[str, Any]) -> list[tuple[str, float]]:

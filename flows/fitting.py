@@ -45,7 +45,10 @@ class FitOptions:
     refit: bool = True
     starting_points: dict[str, dict[str, Any]] | None = None
     learners: tuple[str, ...] | None = None
-    """The learners the search may use (a slice's policy), or None for all."""
+    """The learners the search may use (a slice's policy), or None for all; baselines of
+    other kinds are then fitted for comparison but never chosen."""
+    constraints: dict[str, dict[str, Any]] | None = None
+    """Search-space overrides (search.constrained_space) a policy asks for."""
 
 
 @dataclass
@@ -62,6 +65,9 @@ class Fitted:
     metric: str
     evaluated: dict[str, FittedModel] = field(repr=False)
     """The model and the baselines as evaluated on the test part (before any refit)."""
+    validation_output: Any = field(default=None, repr=False)
+    """The chosen model's output on the validation rows, and their targets."""
+    validation_y: Any = field(default=None, repr=False)
 
 
 @contextmanager
@@ -94,14 +100,16 @@ def fit_model(prepared: PreparedData, options: FitOptions, version: str, started
         found = tasks.run_search(x_fit, y_fit, task_kind, metric_name,
                                  _search_share(budget, time.monotonic() - started), options.seed,
                                  options.n_jobs, None if weights is None else weights[fit_rows],
-                                 options.starting_points, options.learners)
+                                 options.starting_points, options.learners,
+                                 options.constraints)
     with stage("candidates", usages, announce):
         deadline = started + (1 - TAIL_SHARE) * budget
         recipes = affordable_recipes(found.recipes, deadline - time.monotonic(),
                                      validation.cross_fitted)
         members = [Member(r.learner, r.learner, recipe=r) for r in recipes] + [
             Member(role, learner, template=clone(estimator))
-            for role, (learner, estimator) in baselines.items()]
+            for role, (learner, estimator) in baselines.items()
+            if _allowed(learner, options.learners)]
         fitted = tasks.fit_candidates(
             members, x, y, weights, validation, task_kind, n_classes, options.n_jobs, deadline,
             {role: estimator for role, (_, estimator) in baselines.items()})
@@ -126,7 +134,20 @@ def fit_model(prepared: PreparedData, options: FitOptions, version: str, started
     winner.reference_row = explained["reference_row"]
     return Fitted(model=winner, evaluations=evaluations, explained=explained, found=found,
                   integration=integration.as_dict(fitted), validation=validation,
-                  metric=metric_name, evaluated=evaluated)
+                  metric=metric_name, evaluated=evaluated,
+                  validation_output=integration.validation_output(fitted, task_kind, n_classes),
+                  validation_y=y[validation.valid_rows])
+
+
+BASELINE_KINDS = {"logistic_regression": ("lrl1", "lrl2"), "ridge": ("enet",),
+                  "hist_gradient_boosting": ()}
+"""The searched learners a baseline counts as, for a policy that restricts learners (the
+boosted-tree baseline counts as none: it cannot be held to a leaf limit)."""
+
+
+def _allowed(baseline_learner: str, learners: tuple[str, ...] | None) -> bool:
+    return learners is None or bool(set(BASELINE_KINDS.get(baseline_learner, ())) & set(
+        learners))
 
 
 def _search_share(budget: float, elapsed: float) -> float:

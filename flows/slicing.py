@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -17,11 +18,14 @@ from prefect.cache_policies import NO_CACHE
 from flows.core.embeddings import TextFeatures
 from flows.core.evaluate import MAIN_METRIC
 from flows.core.model import FittedModel
+from flows.core.policy import Policy, policy_for
+from flows.core.policy_checks import Breach, check_policy, choose_threshold
+from flows.core.policy_training import allowed_learners, excluded_columns, search_constraints
 from flows.core.progress import ProgressEvent, emit
 from flows.core.registry import model_version_slug
 from flows.core.slices import SlicePlan, SliceSpec, champion_of, compare_on_slice, slice_split
 from flows.core.training import PreparedData, prepare_split
-from flows.core.types import StageUsage
+from flows.core.types import StageUsage, Task
 from flows.fitting import FitOptions, Fitted, fit_model, stage
 
 
@@ -35,28 +39,55 @@ class SliceOutcome:
     champion: str
     """'slice' or 'global'."""
     usages: list[StageUsage] = field(default_factory=list)
+    policy: str | None = None
+    breaches: list[dict[str, Any]] = field(default_factory=list)
+    """The policy rules the slice model broke on its held-out rows: it then does not serve."""
+    excluded: list[str] = field(default_factory=list)
 
 
 @task(name="slice", cache_policy=NO_CACHE)
 def train_slice(prepared: PreparedData, spec: SliceSpec, options: FitOptions, version: str,
-                budget: float, global_model: FittedModel,
-                text_features: TextFeatures) -> SliceOutcome:
+                budget: float, global_model: FittedModel, text_features: TextFeatures,
+                policy: Policy | None = None) -> SliceOutcome:
     started, usages = time.monotonic(), list[StageUsage]()
     with stage(f"slice {spec.name}", usages, announce=False):
         with stage("prepare", usages, announce=False):
-            sliced = prepare_split(slice_split(prepared.split, spec), options.seed,
-                                   text_features, budget)
-        fitted = fit_model(sliced, replace(options, starting_points=None), version, started,
-                           budget, usages, announce=False)
+            split = slice_split(prepared.split, spec)
+            excluded = excluded_columns(policy, split.x_train) if policy else []
+            sliced = prepare_split(split, options.seed, text_features, budget, excluded)
+        slice_options = replace(options, starting_points=None)
+        if policy is not None:
+            slice_options = replace(
+                slice_options, learners=allowed_learners(policy, sliced.task),
+                constraints=search_constraints(policy, sliced.preprocessor),
+                prefer="fast" if policy.learners or policy.monotone else options.prefer)
+        fitted = fit_model(sliced, slice_options, version, started, budget, usages,
+                           announce=False)
+        breaches = _apply_policy(policy, fitted, sliced) if policy else []
         comparison = compare_on_slice(prepared.split, spec, fitted.evaluated["model"],
                                       global_model)
-    metric = MAIN_METRIC[prepared.task]
-    return SliceOutcome(spec.name, fitted, comparison, champion_of(comparison, metric), usages)
+    champion = "global" if breaches else champion_of(comparison, MAIN_METRIC[prepared.task])
+    return SliceOutcome(spec.name, fitted, comparison, champion, usages,
+                        policy.name if policy else None, [b.as_dict() for b in breaches],
+                        [e.column for e in excluded])
+
+
+def _apply_policy(policy: Policy, fitted: Fitted, sliced: PreparedData) -> list[Breach]:
+    """Set the policy's decision threshold (chosen on validation rows) on the evaluated and
+    the registered model, record the policy in both, and check it on the test rows."""
+    threshold = None
+    if sliced.task is Task.BINARY:
+        threshold = choose_threshold(fitted.validation_y, fitted.validation_output[:, 1],
+                                     policy.min_recall, policy.max_false_positive_rate)
+    for model in (fitted.evaluated["model"], fitted.model):
+        model.threshold, model.policy = threshold, policy.as_dict()
+    return check_policy(policy, fitted.evaluated["model"], sliced.split.x_test,
+                        sliced.split.y_test)
 
 
 def train_slices(prepared: PreparedData, plan: SlicePlan, options: FitOptions, version: str,
-                 budget: float, global_model: FittedModel,
-                 text_features: TextFeatures) -> list[SliceOutcome]:
+                 budget: float, global_model: FittedModel, text_features: TextFeatures,
+                 policies: list[Policy] | None = None) -> list[SliceOutcome]:
     """Every slice with enough rows, submitted at once (the flow's task runner decides how
     many run side by side: FLAML's tuner is process-global, so slices need processes, not
     threads); each gets ``budget`` seconds in proportion to its rows."""
@@ -66,7 +97,8 @@ def train_slices(prepared: PreparedData, plan: SlicePlan, options: FitOptions, v
         emit(ProgressEvent(stage=f"slice {spec.name}", status="started"))
         futures.append(train_slice.submit(
             prepared, spec, options, slice_version(version, spec.name),
-            max(1.0, budget * spec.rows / rows), global_model, text_features))
+            max(1.0, budget * spec.rows / rows), global_model, text_features,
+            policy_for(spec.values, policies or [])))
     outcomes = []
     for spec, future in zip(plan.trained, futures, strict=True):
         outcome = future.result()

@@ -86,9 +86,11 @@ def fit_baselines(x: np.ndarray, y: np.ndarray, task_kind: Task,
 def run_search(x: np.ndarray, y: np.ndarray, task_kind: Task, metric: str, budget_s: float,
                seed: int, n_jobs: int, sample_weight: np.ndarray | None,
                starting_points: dict[str, dict[str, Any]] | None,
-               learners: tuple[str, ...] | None = None) -> search.SearchResult:
+               learners: tuple[str, ...] | None = None,
+               constraints: dict[str, dict[str, Any]] | None = None) -> search.SearchResult:
     return search.run_search(x, y, task_kind, metric, budget_s, seed, n_jobs, learners,
-                             sample_weight=sample_weight, starting_points=starting_points)
+                             sample_weight=sample_weight, starting_points=starting_points,
+                             constraints=constraints)
 
 
 @task(name="candidates", cache_policy=NO_CACHE)

@@ -28,6 +28,7 @@ from flows.core.ensemble import Prefer
 from flows.core.evaluate import MAIN_METRIC
 from flows.core.ingest import remove_snapshot
 from flows.core.lineage import code_lineage
+from flows.core.policy import load_policy
 from flows.core.reports import data_report_path
 from flows.core.slices import MIN_SLICE_ROWS, SlicePlan, plan_slices
 from flows.core.store import GLOBAL_SLICE, Catalog
@@ -41,11 +42,14 @@ from flows.slicing import SliceOutcome, train_slices
 def train(source: str, target: str, budget_s: float | None = None, name: str | None = None,
           seed: int | None = None, query: str | None = None, metric: str | None = None,
           prefer: Prefer = "balanced", refit: bool = True, slice_by: list[str] | None = None,
-          min_slice_rows: int = MIN_SLICE_ROWS) -> dict[str, Any]:
+          min_slice_rows: int = MIN_SLICE_ROWS,
+          policies: list[str] | None = None) -> dict[str, Any]:
     """Ingest, profile, split, fit baselines, search, integrate, evaluate, explain, refit,
     [one model per slice,] register, report. Slices share a second budget of the same size,
-    in proportion to their rows, and run side by side as the task runner allows."""
+    in proportion to their rows, and run side by side as the task runner allows; each is held
+    to the first of ``policies`` (YAML files) that governs it."""
     settings = Settings()
+    rules = [load_policy(Path(path)) for path in policies or []]
     budget = budget_s if budget_s is not None else settings.search.budget_s
     seed = settings.search.seed if seed is None else seed
     n_jobs = settings.search.n_jobs
@@ -92,8 +96,8 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
                                        fitted.explained["learner_importance"])
         plan = plan_slices(prepared.split, slice_by, min_slice_rows) if slice_by else None
         outcomes = train_slices(prepared, plan, options, version, budget,
-                                fitted.evaluated["model"], settings.search.text_features) \
-            if plan else []
+                                fitted.evaluated["model"], settings.search.text_features,
+                                rules) if plan else []
         usages += [outcome.usages[-1] for outcome in outcomes]  # each slice as one stage
         with stage("register", usages):
             artifact_dir = tasks.save_artifact(winner, settings.models_dir, card, markdown,
@@ -154,6 +158,8 @@ def _register_slices(settings: Settings, plan: SlicePlan, outcomes: list[SliceOu
         slice_card = card | {"version": model.version, "slice": outcome.name,
                              "learner": model.learner, "slice_comparison": outcome.comparison,
                              "champion_for_slice": outcome.champion,
+                             "policy": model.policy, "policy_breaches": outcome.breaches,
+                             "excluded_by_policy": outcome.excluded,
                              "metrics": {e.role: e.metrics for e in outcome.fitted.evaluations},
                              "recipes": {r.learner: r.config
                                          for r in outcome.fitted.found.recipes},
@@ -174,7 +180,8 @@ def _register_slices(settings: Settings, plan: SlicePlan, outcomes: list[SliceOu
                         task=model.task, learner=model.learner, artifact_path=directory,
                         created_at=datetime.now(), metrics=outcome.comparison["slice"],
                         lineage=code_lineage() | {"seed": card["seed"], "slice": outcome.name},
-                        slice=outcome.name)))
+                        slice=outcome.name),
+            policy=outcome.policy, breaches=tuple(outcome.breaches)))
     records += [SliceRecord(name, card["version"], reason=reason)
                 for name, reason in plan.small.items()]
     return tuple(sorted(records, key=lambda r: r.name))
@@ -183,7 +190,8 @@ def _register_slices(settings: Settings, plan: SlicePlan, outcomes: list[SliceOu
 def _slice_summary(record: SliceRecord) -> dict[str, Any]:
     return {"slice": record.name, "model_version": record.model and record.model.version,
             "champion_version": record.champion_version, "reason": record.reason,
-            "metrics": record.metrics}
+            "metrics": record.metrics, "policy": record.policy,
+            "breaches": list(record.breaches)}
 
 
 def _summary(record: RunRecord, release_file: Path, prepared: PreparedData) -> dict[str, Any]:

@@ -100,6 +100,17 @@ class Integration:
     """Single-row prediction latency of each option."""
     reason: str
 
+    def validation_output(self, candidates: Sequence[Candidate], task: Task,
+                          n_classes: int) -> np.ndarray:
+        """The chosen model's output on the validation rows: its members' validation
+        predictions combined by the chosen rule (what a decision threshold is tuned on)."""
+        preds = [candidates[i].valid_predictions for i in self.members]
+        if self.kind == "single":
+            return preds[0]
+        if self.kind == "blend":
+            return np.asarray(sum(w * p for w, p in zip(self.weights, preds, strict=True)))
+        return predictions(self.meta, stack_features(preds, task), task, n_classes)
+
     def estimator(self, fitted_members: Sequence[Any], task: Task, n_classes: int) -> Any:
         """The chosen model over ``fitted_members`` (one per index in ``members``)."""
         if self.kind == "single":

@@ -36,6 +36,11 @@ class FittedModel:
     pipeline: Pipeline
     reference_row: dict[str, Any] | None = None
     """A typical training row: what model-agnostic explanations measure changes against."""
+    threshold: float | None = None
+    """Binary only: the positive class's probability from which it is predicted (a policy's
+    recall floor or false-positive ceiling chose it); None for the most probable class."""
+    policy: dict[str, Any] | None = None
+    """The policy the model was trained under (Policy.as_dict), if any."""
 
     @property
     def class_names(self) -> list[str]:
@@ -55,6 +60,9 @@ class FittedModel:
         """The predicted label (or value) per row of ``outputs``."""
         if not self.task.is_classification:
             return outputs
+        if self.threshold is not None and len(self.classes) == 2:
+            return np.asarray(self.classes, dtype=object)[
+                (outputs[:, 1] >= self.threshold).astype(int)]
         return np.asarray(self.classes, dtype=object)[outputs.argmax(axis=1)]
 
     def predict_frame(self, features: pd.DataFrame) -> pd.DataFrame:

@@ -99,7 +99,8 @@ def eval_method(rows: int) -> str:
 def run_search(x: np.ndarray, y: np.ndarray, task: Task, metric: str, budget_s: float,
                seed: int, n_jobs: int = -1, learners: tuple[str, ...] | None = None,
                sample_weight: np.ndarray | None = None,
-               starting_points: dict[str, dict[str, Any]] | None = None) -> SearchResult:
+               starting_points: dict[str, dict[str, Any]] | None = None,
+               constraints: dict[str, dict[str, Any]] | None = None) -> SearchResult:
     """Search within ``budget_s`` seconds; return each learner's best configuration.
 
     FLAML does not refit its winner (``retrain_full=False``): the candidates stage refits
@@ -118,7 +119,8 @@ def run_search(x: np.ndarray, y: np.ndarray, task: Task, metric: str, budget_s: 
             metric=metric, time_budget=budget_s, estimator_list=list(chosen),
             seed=seed, n_jobs=n_jobs, log_file_name=str(log_file), log_type="all", verbose=3,
             ensemble=False, retrain_full=False, model_history=False, early_stop=True,
-            eval_method=method, n_splits=CV_FOLDS, custom_hp=CUSTOM_SPACE,
+            eval_method=method, n_splits=CV_FOLDS,
+            custom_hp=_merged(CUSTOM_SPACE, constraints or {}),
             starting_points=_usable_starting_points(starting_points, chosen),
             # FLAML splits whatever sample_weight it is given, None included: pass it only
             # when there are weights.
@@ -131,6 +133,30 @@ def run_search(x: np.ndarray, y: np.ndarray, task: Task, metric: str, budget_s: 
     described = (f"{CV_FOLDS}-fold cross-validation" if method == "cv"
                  else "holdout (10% of the search rows)")
     return SearchResult(metric=metric, eval_method=described, recipes=recipes, trials=trials)
+
+
+def constrained_space(max_leaves: int | None = None,
+                      monotone: tuple[int, ...] | None = None) -> dict[str, dict[str, Any]]:
+    """Search-space overrides for a policy: trees of at most ``max_leaves`` leaves, and
+    monotone constraints (one of -1, 0, 1 per encoded feature) for LightGBM and XGBoost."""
+    space: dict[str, dict[str, Any]] = {}
+    if max_leaves is not None:
+        leaves = {"domain": tune.lograndint(lower=2, upper=max_leaves + 1),
+                  "init_value": min(4, max_leaves), "low_cost_init_value": 2}
+        for learner in ("lgbm", "xgboost", "rf", "extra_tree"):
+            key = "num_leaves" if learner == "lgbm" else "max_leaves"
+            space.setdefault(learner, {})[key] = leaves
+    if monotone is not None:
+        space.setdefault("lgbm", {})["monotone_constraints"] = {"domain": list(monotone)}
+        space.setdefault("xgboost", {})["monotone_constraints"] = {
+            "domain": "(" + ",".join(str(v) for v in monotone) + ")"}
+    return space
+
+
+def _merged(base: dict[str, dict[str, Any]],
+            extra: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {learner: base.get(learner, {}) | extra.get(learner, {})
+            for learner in set(base) | set(extra)}
 
 
 def _recipes(automl: AutoML, rows: int, method: str) -> tuple[Recipe, ...]:

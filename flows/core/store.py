@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -22,7 +23,7 @@ import duckdb
 import polars as pl
 
 from flows.core.errors import ModelNotFoundError
-from flows.core.types import DatasetRef, ModelRecord, RunRecord, SliceRecord, Task
+from flows.core.types import Alert, DatasetRef, ModelRecord, RunRecord, SliceRecord, Task
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -80,7 +81,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE models ADD COLUMN slice VARCHAR DEFAULT ''",
         """CREATE TABLE slice_results (
             run_id VARCHAR NOT NULL, slice VARCHAR NOT NULL, model_version VARCHAR,
-            champion_version VARCHAR NOT NULL, reason VARCHAR, metrics JSON)""",
+            champion_version VARCHAR NOT NULL, reason VARCHAR, metrics JSON,
+            policy VARCHAR, breaches JSON)""",
+        # One open alert per problem: a repeat updates last_seen and count.
+        """CREATE TABLE alerts (
+            alert_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, severity VARCHAR NOT NULL,
+            model_version VARCHAR, slice VARCHAR, feature VARCHAR, statistic VARCHAR,
+            value DOUBLE, threshold DOUBLE, message VARCHAR NOT NULL,
+            status VARCHAR NOT NULL, first_seen TIMESTAMP NOT NULL,
+            last_seen TIMESTAMP NOT NULL, count INTEGER NOT NULL, assignee VARCHAR,
+            notes JSON)""",
     ),
 )
 _LATEST_PER_ALIAS = ("QUALIFY row_number() OVER (PARTITION BY family, slice, alias "
@@ -287,12 +297,19 @@ class Catalog:
                 "SELECT role, learner, metric, value FROM evaluations WHERE run_id = $1 "
                 "ORDER BY role, metric", params=[run_id]).pl()
 
+    def alerts(self) -> pl.DataFrame:
+        """Alerts, open ones first, newest first."""
+        with self.connect() as conn:
+            return conn.sql("SELECT * FROM alerts ORDER BY status = 'resolved', "
+                            "last_seen DESC").pl()
+
     def slice_results(self, run_id: str) -> pl.DataFrame:
         """Per slice of a run: its own model (if any), the version serving it, why, and the
         test metrics of both models on its held-out rows (JSON)."""
         with self.connect() as conn:
             return conn.sql(
-                "SELECT slice, model_version, champion_version, reason, metrics "
+                "SELECT slice, model_version, champion_version, reason, metrics, policy, "
+                "breaches "
                 "FROM slice_results WHERE run_id = $1 ORDER BY slice", params=[run_id]).pl()
 
     def stage_resources(self, run_id: str) -> pl.DataFrame:
@@ -331,7 +348,7 @@ class Catalog:
     def table_counts(self) -> dict[str, int]:
         """Row count of every catalog table: what tests use to prove a failure wrote nothing."""
         tables = ("datasets", "runs", "trials", "evaluations", "models", "stage_resources",
-                  "audit_log", "profiles", "slice_results")
+                  "audit_log", "profiles", "slice_results", "alerts")
         with self.connect() as conn:
             return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                     for t in tables}
@@ -396,6 +413,25 @@ def _insert_profile(conn: duckdb.DuckDBPyConnection, dataset_hash: str, target: 
                   json.dumps(profile, default=str)])
 
 
+def _raise_alert(conn: duckdb.DuckDBPyConnection, alert: Alert) -> None:
+    """Open an alert, or count a repeat of the same open problem (no flood)."""
+    key = [alert.kind, alert.model_version, alert.slice, alert.feature, alert.statistic]
+    open_ = conn.execute(
+        "SELECT alert_id FROM alerts WHERE status != 'resolved' AND kind = $1 AND "
+        "model_version IS NOT DISTINCT FROM $2 AND slice IS NOT DISTINCT FROM $3 AND "
+        "feature IS NOT DISTINCT FROM $4 AND statistic IS NOT DISTINCT FROM $5", key).fetchall()
+    if open_:
+        conn.execute("UPDATE alerts SET last_seen = now()::TIMESTAMP, count = count + 1, "
+                     "value = $2, message = $3 WHERE alert_id = $1",
+                     [open_[0][0], alert.value, alert.message])
+        return
+    conn.execute(
+        "INSERT INTO alerts VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', "
+        "now()::TIMESTAMP, now()::TIMESTAMP, 1, NULL, '[]')",
+        [uuid.uuid4().hex[:12], alert.kind, alert.severity, alert.model_version, alert.slice,
+         alert.feature, alert.statistic, alert.value, alert.threshold, alert.message])
+
+
 def _insert_run(conn: duckdb.DuckDBPyConnection, r: RunRecord) -> None:
     conn.execute(
         "INSERT INTO runs VALUES ($1, $2, $3, $4, 'completed', $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -434,9 +470,20 @@ def _insert_slice(conn: duckdb.DuckDBPyConnection, run_id: str, family: str,
         _insert_model(conn, result.model)
         _insert_audit(conn, actor, "register", result.model.version,
                       {"run_id": run_id, "slice": result.name})
-    conn.execute("INSERT INTO slice_results VALUES ($1, $2, $3, $4, $5, $6)",
+    conn.execute("INSERT INTO slice_results VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                  [run_id, result.name, result.model.version if result.model else None,
-                  result.champion_version, result.reason, json.dumps(result.metrics)])
+                  result.champion_version, result.reason, json.dumps(result.metrics),
+                  result.policy, json.dumps(result.breaches)])
+    for breach in result.breaches:
+        assert result.model is not None  # only a trained slice model can break its policy
+        _raise_alert(conn, Alert(
+            kind="policy_breach", severity="critical", model_version=result.model.version,
+            slice=result.name, feature=breach.get("feature"), statistic=breach["rule"],
+            value=breach["value"], threshold=breach["threshold"],
+            message=f"{result.model.version} breaks policy {result.policy!r}: "
+                    f"{breach['message']}; not promoted"))
+        _insert_audit(conn, actor, "policy_breach", result.model.version,
+                      {"slice": result.name, "policy": result.policy} | breach)
     if result.model is None:
         return
     first = _alias(conn, family, result.name, "champion") is None

@@ -114,6 +114,24 @@ class SliceRecord:
     model: ModelRecord | None = None
     """The slice's own model; None when it had too few rows for one."""
     reason: str | None = None
+    policy: str | None = None
+    breaches: tuple[dict[str, Any], ...] = ()
+    """Rules of the policy the slice model broke: it then does not serve the slice."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A problem a person should look at; repeats of an open one update it."""
+
+    kind: str
+    severity: str
+    message: str
+    model_version: str | None = None
+    slice: str | None = None
+    feature: str | None = None
+    statistic: str | None = None
+    value: float | None = None
+    threshold: float | None = None
     """Code and library versions, seed and configuration: what it takes to rebuild it."""
 
 

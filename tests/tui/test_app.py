@@ -38,8 +38,8 @@ def test_runs_screen_shows_runs_metrics_and_resources(
             assert float(model_rmse) == round(trained["regression"]["metrics"]["rmse"], 4)
             resources = app.screen.query_one("#resources", DataTable)
             assert [resources.get_row_at(i)[0] for i in range(resources.row_count)] == [
-                "ingest", "prepare", "baseline", "search", "candidates", "integrate", "evaluate",
-                "explain", "refit", "register"]
+                "ingest", "profile", "prepare", "baseline", "search", "candidates", "integrate",
+                "evaluate", "explain", "refit", "register"]
 
             await pilot.press("down")  # the next run's detail replaces the first one's
             await settle(app)

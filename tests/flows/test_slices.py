@@ -1,0 +1,100 @@
+"""Vertical slices end to end: penguins by island (Biscoe 168 rows, Dream 124, Torgersen 52),
+trained per slice by the real flow, registered, and routed by a real ``bentoml serve``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+
+from flows.core.config import Settings
+from flows.core.model import load_model
+from flows.core.slices import champion_of
+from flows.core.store import Catalog
+from flows.local_server import free_port
+from flows.serving import start_service, stop_service, wait_ready
+from tests.conftest import SAMPLES, TEST_BUDGET_S
+
+OWN_MODEL = {"island=Biscoe", "island=Dream"}
+
+
+@pytest.fixture(scope="module")
+def sliced(prefect_api: str) -> dict[str, Any]:
+    from flows.train_flow import train
+
+    return train(source=str(SAMPLES / "penguins.csv"), target="species",
+                 budget_s=TEST_BUDGET_S, name="penguins_by_island", seed=0,
+                 slice_by=["island"], min_slice_rows=100)
+
+
+def penguins(island: str, rows: int = 3) -> list[dict[str, Any]]:
+    frame = pd.read_csv(SAMPLES / "penguins.csv").drop(columns=["species"])
+    return json.loads(frame[frame["island"] == island].head(rows).to_json(orient="records"))
+
+
+def test_big_slices_get_their_own_model_and_small_ones_the_global(
+        sliced: dict[str, Any]) -> None:
+    results = {s["slice"]: s for s in sliced["slices"]}
+    assert set(results) == OWN_MODEL | {"island=Torgersen"}
+    torgersen = results["island=Torgersen"]
+    assert torgersen["model_version"] is None and "fewer than 100" in torgersen["reason"]
+    assert torgersen["champion_version"] == sliced["model_version"]
+    for name in OWN_MODEL:
+        result = results[name]
+        assert result["model_version"].startswith(sliced["model_version"] + "-island-")
+        assert set(result["metrics"]) == {"slice", "global"}
+        winner = champion_of(result["metrics"], "log_loss")  # the main multiclass metric
+        assert result["champion_version"] == (result["model_version"] if winner == "slice"
+                                              else sliced["model_version"])
+
+
+def test_slice_models_are_registered_with_their_slice_and_alias(
+        sliced: dict[str, Any]) -> None:
+    catalog = Catalog(Settings().catalog_path)
+    stored = catalog.slice_results(sliced["run_id"])
+    assert sorted(stored["slice"].to_list()) == sorted(OWN_MODEL | {"island=Torgersen"})
+    aliases = catalog.aliases("penguins_by_island")
+    for result in sliced["slices"]:
+        if result["model_version"]:
+            assert catalog.model(result["model_version"]).slice == result["slice"]
+            assert aliases[(result["slice"], "champion")] == result["champion_version"]
+    assert ("island=Torgersen", "champion") not in aliases
+    model = load_model(catalog.model(next(
+        s["model_version"] for s in sliced["slices"] if s["slice"] == "island=Biscoe"))
+        .artifact_path)
+    assert "island" not in model.input_schema  # one value in the slice: nothing to learn
+    release = json.loads(Path(sliced["release"]).read_text())
+    assert set(release["champions"]) == OWN_MODEL | {"global"}
+    assert "Slices" in Path(sliced["report"]).read_text()
+
+
+@pytest.mark.slow
+def test_the_service_routes_each_record_to_its_slice(sliced: dict[str, Any],
+                                                     tmp_path: Path) -> None:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    records = penguins("Biscoe", 2) + penguins("Torgersen", 1) + penguins("Dream", 2)
+    records.append(dict(records[0], island="Atlantis"))
+    process = start_service(Settings(), Path(sliced["release"]), "127.0.0.1", port,
+                            tmp_path / "service.log")
+    try:
+        wait_ready(process, base_url, timeout_s=90)
+        response = httpx.post(f"{base_url}/predict", json={"records": records}, timeout=30)
+    finally:
+        stop_service(process)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    champions = json.loads(Path(sliced["release"]).read_text())["champions"]
+    served = [(r["slice"], r["model_version"]) for r in answer["results"]]
+    assert served == [("island=Biscoe", champions["island=Biscoe"])] * 2 + [
+        ("global", champions["global"])] + [("island=Dream", champions["island=Dream"])] * 2 + [
+        ("global", champions["global"])]
+    assert "no model for slice 'island=Atlantis': answered by the global model" \
+        in answer["notes"]
+    assert "no model for slice 'island=Torgersen': answered by the global model" \
+        in answer["notes"]
+    assert answer["model_version"] is None and len(answer["model_versions"]) >= 2
