@@ -27,10 +27,10 @@ NAME_PATTERNS = {
     "record number": r"(^mrn$|medical_?record|record_?(no|number|id)|account_?(no|number)|"
                      r"patient_?id|member_?id|policy_?(no|number)|license_?(no|number))",
 }
-VALUE_PATTERNS = {
+VALUE_PATTERNS = {  # most specific first: an ID number also looks like a phone number
     "e-mail address": r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$",
-    "phone or fax number": r"^\+?\(?\d[\d\s().-]{6,}\d$",
     "national ID number": r"^\d{3}-\d{2}-\d{4}$",
+    "phone or fax number": r"^\+?\(?\d[\d\s().-]{6,}\d$",
     "street address": r"^\d+\s+[\w .'-]+\s(st|street|ave|avenue|rd|road|blvd|boulevard|ln|lane"
                       r"|dr|drive|ct|court|way|pl|place)\.?$",
 }

@@ -98,3 +98,50 @@ def test_the_service_routes_each_record_to_its_slice(sliced: dict[str, Any],
     assert "no model for slice 'island=Torgersen': answered by the global model" \
         in answer["notes"]
     assert answer["model_version"] is None and len(answer["model_versions"]) >= 2
+
+
+POLICIES = Path(__file__).resolve().parents[1] / "data" / "policies"
+
+
+@pytest.fixture(scope="module")
+def governed(prefect_api: str) -> dict[str, Any]:
+    """Titanic by class: third class under a readable, PII-free, recall-floor policy with an
+    impossible fairness limit; first and second class under a monotone-fare policy."""
+    from flows.train_flow import train
+
+    return train(source=str(SAMPLES / "titanic.csv"), target="survived",
+                 budget_s=TEST_BUDGET_S, name="titanic_by_class", seed=0,
+                 slice_by=["pclass"], min_slice_rows=150,
+                 policies=[str(POLICIES / "third_class.yaml"),
+                           str(POLICIES / "first_class.yaml")])
+
+
+def slice_model(summary: dict[str, Any], name: str) -> tuple[dict[str, Any], Any]:
+    result = next(s for s in summary["slices"] if s["slice"] == name)
+    return result, load_model(Catalog(Settings().catalog_path).model(
+        result["model_version"]).artifact_path)
+
+
+def test_each_policy_rule_is_enforced(governed: dict[str, Any]) -> None:
+    third, model = slice_model(governed, "pclass=3")
+    assert third["policy"] == "third_class"
+    assert model.learner in ("logistic_regression", "lrl1", "lrl2")  # no forbidden learner
+    assert not {"name", "ticket"} & set(model.input_schema)  # PII and a dropped column
+    assert model.threshold is not None and model.policy["min_recall"] == 0.85
+    assert {b["rule"] for b in third["breaches"]} >= {"demographic_parity"}
+    for name in ("pclass=1", "pclass=2"):
+        result, governed_model = slice_model(governed, name)
+        assert result["policy"] == "first_class" and governed_model.learner == "lgbm"
+        assert "name" not in governed_model.input_schema
+        assert not [b for b in result["breaches"] if b["rule"] == "monotone"]
+
+
+def test_a_breach_blocks_promotion_and_opens_an_alert(governed: dict[str, Any]) -> None:
+    third, _ = slice_model(governed, "pclass=3")
+    assert third["champion_version"] == governed["model_version"]  # the global model serves
+    catalog = Catalog(Settings().catalog_path)
+    assert catalog.aliases("titanic_by_class")[("pclass=3", "champion")] == \
+        governed["model_version"]
+    alerts = catalog.alerts().filter(model_version=third["model_version"])
+    assert set(alerts["kind"]) == {"policy_breach"} and set(alerts["status"]) == {"open"}
+    assert set(alerts["statistic"]) == {b["rule"] for b in third["breaches"]}
