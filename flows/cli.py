@@ -70,21 +70,17 @@ def train_once(settings: Settings, source: str, target: str, show_progress: bool
                **options: Any) -> dict[str, Any]:
     """Run the train flow in this process against the Prefect server; ``options`` are the
     flow's own parameters (budget_s, name, seed, query, metric, prefer, refit, slice_by,
-    min_slice_rows) and ``workers``, the slices trained side by side."""
+    min_slice_rows, policies, workers)."""
     from flows.core.ingest import check_source
 
     check_source(source, target, options.get("query"))
     _prefect_api(settings)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    from prefect.task_runners import ProcessPoolTaskRunner
-
     from flows.progress_display import RunProgress
     from flows.train_flow import train
 
-    runner: Any = ProcessPoolTaskRunner(max_workers=max(1, options.pop("workers", 1)))
-
     def run_flow() -> dict[str, Any]:
-        return train.with_options(task_runner=runner)(source=source, target=target, **options)
+        return train(source=source, target=target, **options)
 
     if not show_progress:
         return run_flow()

@@ -8,12 +8,15 @@ return results: the flow registers them, so the catalog keeps one writer.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ProcessPoolTaskRunner
+from threadpoolctl import threadpool_limits
 
 from flows.core.embeddings import TextFeatures
 from flows.core.evaluate import MAIN_METRIC
@@ -50,7 +53,8 @@ def train_slice(prepared: PreparedData, spec: SliceSpec, options: FitOptions, ve
                 budget: float, global_model: FittedModel, text_features: TextFeatures,
                 policy: Policy | None = None) -> SliceOutcome:
     started, usages = time.monotonic(), list[StageUsage]()
-    with stage(f"slice {spec.name}", usages, announce=False):
+    with threadpool_limits(limits=options.n_jobs), \
+            stage(f"slice {spec.name}", usages, announce=False):
         with stage("prepare", usages, announce=False):
             split = slice_split(prepared.split, spec)
             excluded = excluded_columns(policy, split.x_train) if policy else []
@@ -87,24 +91,31 @@ def _apply_policy(policy: Policy, fitted: Fitted, sliced: PreparedData) -> list[
 
 def train_slices(prepared: PreparedData, plan: SlicePlan, options: FitOptions, version: str,
                  budget: float, global_model: FittedModel, text_features: TextFeatures,
-                 policies: list[Policy] | None = None) -> list[SliceOutcome]:
-    """Every slice with enough rows, submitted at once (the flow's task runner decides how
-    many run side by side: FLAML's tuner is process-global, so slices need processes, not
-    threads); each gets ``budget`` seconds in proportion to its rows."""
+                 policies: list[Policy] | None = None, workers: int = 1) -> list[SliceOutcome]:
+    """Every slice with enough rows, ``workers`` at a time in a pool of processes (FLAML's
+    tuner is process-global: threads cannot run two searches); each gets ``budget`` seconds
+    in proportion to its rows, and the machine's cores shared among the workers (two
+    processes each running LightGBM on every core made every slice 4x slower, measured)."""
     rows = sum(spec.rows for spec in plan.trained) or 1
-    futures = []
-    for spec in plan.trained:
-        emit(ProgressEvent(stage=f"slice {spec.name}", status="started"))
-        futures.append(train_slice.submit(
-            prepared, spec, options, slice_version(version, spec.name),
-            max(1.0, budget * spec.rows / rows), global_model, text_features,
-            policy_for(spec.values, policies or [])))
+    workers = max(1, min(workers, len(plan.trained)))
+    cores = max(1, (os.cpu_count() or 1) // workers)
+    shared = replace(options, n_jobs=cores if options.n_jobs < 0 else min(options.n_jobs, cores))
     outcomes = []
-    for spec, future in zip(plan.trained, futures, strict=True):
-        outcome = future.result()
-        emit(ProgressEvent(stage=f"slice {spec.name}", status="finished",
-                           elapsed_s=outcome.usages[-1].wall_s))
-        outcomes.append(outcome)
+    with ProcessPoolTaskRunner(max_workers=workers) as runner:  # type: ignore[arg-type]
+        futures = []
+        for spec in plan.trained:
+            emit(ProgressEvent(stage=f"slice {spec.name}", status="started"))
+            futures.append(runner.submit(train_slice, {
+                "prepared": prepared, "spec": spec, "options": shared,
+                "version": slice_version(version, spec.name),
+                "budget": max(1.0, budget * spec.rows / rows), "global_model": global_model,
+                "text_features": text_features,
+                "policy": policy_for(spec.values, policies or [])}))
+        for spec, future in zip(plan.trained, futures, strict=True):
+            outcome = future.result()
+            emit(ProgressEvent(stage=f"slice {spec.name}", status="finished",
+                               elapsed_s=outcome.usages[-1].wall_s))
+            outcomes.append(outcome)
     return outcomes
 
 
