@@ -105,6 +105,9 @@ def run(
     min_slice_rows: Annotated[int, typer.Option(
         help="Rows a slice needs for its own model; smaller slices use the global one.")] = 300,
     workers: Annotated[int, typer.Option(help="Slices trained side by side.")] = 1,
+    dask: Annotated[str | None, typer.Option(
+        help="Train the slices on Dask: 'local' (a local cluster of --workers processes) or "
+             "a scheduler address (tcp://host:8786; needs autopipe[dask]).")] = None,
     policy: Annotated[list[Path] | None, typer.Option(
         help="A policy file (YAML; repeat for several): the slices it governs are held to "
              "it. Examples: flows/policies/.")] = None,
@@ -115,7 +118,7 @@ def run(
     summary = train_once(settings, path, target, not as_json, budget_s=budget, name=name,
                          seed=seed, query=query, metric=metric, prefer=prefer.value,
                          refit=refit, slice_by=slice_by or None,
-                         min_slice_rows=min_slice_rows, workers=workers,
+                         min_slice_rows=min_slice_rows, workers=workers, dask=dask,
                          policies=[str(p) for p in policy or []] or None)
     if as_json:
         print(json.dumps(json_safe(summary)))

@@ -19,6 +19,7 @@ from prefect.task_runners import ProcessPoolTaskRunner
 from threadpoolctl import threadpool_limits
 
 from flows.core.embeddings import TextFeatures
+from flows.core.errors import AutopipeError
 from flows.core.evaluate import MAIN_METRIC
 from flows.core.model import FittedModel
 from flows.core.policy import Policy, policy_for
@@ -91,17 +92,20 @@ def _apply_policy(policy: Policy, fitted: Fitted, sliced: PreparedData) -> list[
 
 def train_slices(prepared: PreparedData, plan: SlicePlan, options: FitOptions, version: str,
                  budget: float, global_model: FittedModel, text_features: TextFeatures,
-                 policies: list[Policy] | None = None, workers: int = 1) -> list[SliceOutcome]:
+                 policies: list[Policy] | None = None, workers: int = 1,
+                 dask: str | None = None) -> list[SliceOutcome]:
     """Every slice with enough rows, ``workers`` at a time in a pool of processes (FLAML's
     tuner is process-global: threads cannot run two searches); each gets ``budget`` seconds
     in proportion to its rows, and the machine's cores shared among the workers (two
-    processes each running LightGBM on every core made every slice 4x slower, measured)."""
+    processes each running LightGBM on every core made every slice 4x slower, measured).
+    ``dask`` sends them to a Dask cluster instead: 'local' for a local one of ``workers``
+    processes, or a scheduler address."""
     rows = sum(spec.rows for spec in plan.trained) or 1
     workers = max(1, min(workers, len(plan.trained)))
     cores = max(1, (os.cpu_count() or 1) // workers)
     shared = replace(options, n_jobs=cores if options.n_jobs < 0 else min(options.n_jobs, cores))
     outcomes = []
-    with ProcessPoolTaskRunner(max_workers=workers) as runner:  # type: ignore[arg-type]
+    with slice_runner(workers, dask) as runner:
         futures = []
         for spec in plan.trained:
             emit(ProgressEvent(stage=f"slice {spec.name}", status="started"))
@@ -117,6 +121,22 @@ def train_slices(prepared: PreparedData, plan: SlicePlan, options: FitOptions, v
                                elapsed_s=outcome.usages[-1].wall_s))
             outcomes.append(outcome)
     return outcomes
+
+
+def slice_runner(workers: int, dask: str | None) -> Any:
+    """A process pool here, or a Dask cluster (one thread per worker process: a process runs
+    one FLAML search at a time)."""
+    if dask is None:
+        return ProcessPoolTaskRunner(max_workers=workers)
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise AutopipeError("training slices on Dask needs the prefect-dask package",
+                            "pip install 'autopipe[dask]', or leave out --dask") from None
+    if dask == "local":
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
+                                              "processes": True})
+    return DaskTaskRunner(address=dask)
 
 
 def slice_version(version: str, name: str) -> str:

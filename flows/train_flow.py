@@ -42,11 +42,12 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
           seed: int | None = None, query: str | None = None, metric: str | None = None,
           prefer: Prefer = "balanced", refit: bool = True, slice_by: list[str] | None = None,
           min_slice_rows: int = MIN_SLICE_ROWS, policies: list[str] | None = None,
-          workers: int = 1) -> dict[str, Any]:
+          workers: int = 1, dask: str | None = None) -> dict[str, Any]:
     """Ingest, profile, split, fit baselines, search, integrate, evaluate, explain, refit,
     [one model per slice,] register, report. Slices share a second budget of the same size,
-    in proportion to their rows, ``workers`` side by side; each is held to the first of
-    ``policies`` (YAML files) that governs it."""
+    in proportion to their rows, ``workers`` side by side (in local processes, or on Dask:
+    ``dask`` is 'local' or a scheduler address); each is held to the first of ``policies``
+    (YAML files) that governs it."""
     settings = Settings()
     rules = [load_policy(Path(path)) for path in policies or []]
     budget = budget_s if budget_s is not None else settings.search.budget_s
@@ -96,7 +97,7 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
         plan = plan_slices(prepared.split, slice_by, min_slice_rows) if slice_by else None
         outcomes = train_slices(prepared, plan, options, version, budget,
                                 fitted.evaluated["model"], settings.search.text_features,
-                                rules, workers) if plan else []
+                                rules, workers, dask) if plan else []
         usages += [outcome.usages[-1] for outcome in outcomes]  # each slice as one stage
         with stage("register", usages):
             artifact_dir = tasks.save_artifact(winner, settings.models_dir, card, markdown,

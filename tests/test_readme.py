@@ -31,7 +31,7 @@ def test_every_command_is_documented() -> None:
 
 def test_the_two_setup_commands_are_there_and_ci_installs_what_the_readme_says() -> None:
     assert ".venv/bin/autopipe demo" in README
-    install = ".venv/bin/pip install -e '.[dev,text]'"
+    install = ".venv/bin/pip install -e '.[dev,text,dask]'"
     assert f"{install} && .venv/bin/pytest" in README
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert install.replace("install", "install --quiet") in ci

@@ -4,6 +4,7 @@ trained per slice by the real flow, registered, and routed by a real ``bentoml s
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,16 @@ from flows.serving import start_service, stop_service, wait_ready
 from tests.conftest import SAMPLES, TEST_BUDGET_S
 
 OWN_MODEL = {"island=Biscoe", "island=Dream"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def slice_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """These runs get their own home: the session's catalog keeps only the sample runs
+    other tests read as the newest."""
+    home = tmp_path_factory.mktemp("slices-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUTOPIPE_HOME", str(home))
+        yield home
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +156,15 @@ def test_a_breach_blocks_promotion_and_opens_an_alert(governed: dict[str, Any]) 
     alerts = catalog.alerts().filter(model_version=third["model_version"])
     assert set(alerts["kind"]) == {"policy_breach"} and set(alerts["status"]) == {"open"}
     assert set(alerts["statistic"]) == {b["rule"] for b in third["breaches"]}
+
+
+@pytest.mark.slow
+def test_slices_train_on_a_local_dask_cluster(prefect_api: str) -> None:
+    from flows.train_flow import train
+
+    summary = train(source=str(SAMPLES / "penguins.csv"), target="species",
+                    budget_s=TEST_BUDGET_S, name="penguins_on_dask", seed=0,
+                    slice_by=["island"], min_slice_rows=100, workers=2, dask="local")
+    trained = {s["slice"] for s in summary["slices"] if s["model_version"]}
+    assert trained == OWN_MODEL
+    assert {s["stage"] for s in summary["stages"]} >= {f"slice {n}" for n in OWN_MODEL}
