@@ -25,6 +25,7 @@ from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.store import Catalog
 from flows.core.types import LOWER_IS_BETTER
+from flows.monitor_cli import alerts_app, monitor_app
 from flows.registry_cli import registry_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -33,6 +34,8 @@ server_app = typer.Typer(help="The local Prefect server that runs autopipe's flo
 app.add_typer(server_app, name="server")
 app.add_typer(registry_app)
 app.add_typer(analysis_app)
+app.add_typer(monitor_app)
+app.add_typer(alerts_app, name="alerts")
 DEMO_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "titanic.csv"
 SOURCE_HELP = ("A file (.csv .tsv .txt [.gz], .parquet, .json, .ndjson, .xlsx) or a database "
                "URI: sqlite:///file.db?table=T, postgresql://user@host/db?table=T.")

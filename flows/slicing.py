@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner
@@ -26,9 +27,9 @@ from flows.core.policy import Policy, policy_for
 from flows.core.policy_checks import Breach, check_policy, choose_threshold
 from flows.core.policy_training import allowed_learners, excluded_columns, search_constraints
 from flows.core.progress import ProgressEvent, emit
-from flows.core.registry import model_version_slug
+from flows.core.registry import REFERENCE_ROWS, model_version_slug
 from flows.core.slices import SlicePlan, SliceSpec, champion_of, compare_on_slice, slice_split
-from flows.core.training import PreparedData, prepare_split
+from flows.core.training import PreparedData, prepare_split, reference_rows
 from flows.core.types import StageUsage, Task
 from flows.fitting import FitOptions, Fitted, fit_model, stage
 
@@ -47,6 +48,8 @@ class SliceOutcome:
     breaches: list[dict[str, Any]] = field(default_factory=list)
     """The policy rules the slice model broke on its held-out rows: it then does not serve."""
     excluded: list[str] = field(default_factory=list)
+    reference: pd.DataFrame | None = field(default=None, repr=False)
+    """A sample of the slice's training rows, for drift monitoring."""
 
 
 @task(name="slice", cache_policy=NO_CACHE)
@@ -74,7 +77,8 @@ def train_slice(prepared: PreparedData, spec: SliceSpec, options: FitOptions, ve
     champion = "global" if breaches else champion_of(comparison, MAIN_METRIC[prepared.task])
     return SliceOutcome(spec.name, fitted, comparison, champion, usages,
                         policy.name if policy else None, [b.as_dict() for b in breaches],
-                        [e.column for e in excluded])
+                        [e.column for e in excluded],
+                        reference_rows(sliced, REFERENCE_ROWS, options.seed))
 
 
 def _apply_policy(policy: Policy, fitted: Fitted, sliced: PreparedData) -> list[Breach]:

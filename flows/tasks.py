@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -129,8 +130,9 @@ def evaluate(models: dict[str, FittedModel],
 @task(name="register", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1,
       retry_condition_fn=unless_user_error)
 def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],
-                  card_markdown: str, held_out: pl.DataFrame | None = None) -> Path:
-    return registry.save_artifact(model, models_dir, card, card_markdown, held_out)
+                  card_markdown: str, held_out: pl.DataFrame | None = None,
+                  reference: pd.DataFrame | None = None) -> Path:
+    return registry.save_artifact(model, models_dir, card, card_markdown, held_out, reference)
 
 
 @task(name="record", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1,

@@ -31,7 +31,7 @@ from flows.core.policy import load_policy
 from flows.core.reports import data_report_path
 from flows.core.slices import MIN_SLICE_ROWS, SlicePlan, plan_slices
 from flows.core.store import GLOBAL_SLICE, Catalog
-from flows.core.training import PreparedData, held_out_predictions
+from flows.core.training import PreparedData, held_out_predictions, reference_rows
 from flows.core.types import ModelRecord, RunRecord, SliceRecord, StageUsage
 from flows.fitting import FitOptions, fit_model, stage
 from flows.slicing import SliceOutcome, train_slices
@@ -100,9 +100,10 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
                                 rules, workers, dask) if plan else []
         usages += [outcome.usages[-1] for outcome in outcomes]  # each slice as one stage
         with stage("register", usages):
-            artifact_dir = tasks.save_artifact(winner, settings.models_dir, card, markdown,
-                                               held_out_predictions(prepared, evaluations,
-                                                                    seed=seed))
+            artifact_dir = tasks.save_artifact(
+                winner, settings.models_dir, card, markdown,
+                held_out_predictions(prepared, evaluations, seed=seed),
+                reference_rows(prepared, registry.REFERENCE_ROWS, seed))
             undo.callback(registry.remove_artifact, artifact_dir)
             slices = _register_slices(settings, plan, outcomes, card, undo) if plan else ()
         record = RunRecord(
@@ -165,12 +166,13 @@ def _register_slices(settings: Settings, plan: SlicePlan, outcomes: list[SliceOu
                                          for r in outcome.fitted.found.recipes},
                              "integration": outcome.fitted.integration,
                              "input_schema": model.input_schema} | outcome.fitted.explained
-        directory = registry.save_artifact(model, settings.models_dir, slice_card,
-                                           model_card_markdown(
-                                               slice_card, outcome.fitted.explained["intervals"],
-                                               outcome.fitted.explained[
-                                                   "permutation_importance"],
-                                               outcome.fitted.explained["learner_importance"]))
+        explained = outcome.fitted.explained
+        directory = registry.save_artifact(
+            model, settings.models_dir, slice_card,
+            model_card_markdown(slice_card, explained["intervals"],
+                                explained["permutation_importance"],
+                                explained["learner_importance"]),
+            reference=outcome.reference)
         undo.callback(registry.remove_artifact, directory)
         records.append(SliceRecord(
             outcome.name, model.version if outcome.champion == "slice" else card["version"],

@@ -49,6 +49,17 @@ class ServeSettings(BaseModel):
     clients queued (8 clients: p50 357 ms; 150 ms with two, on 2 cores)."""
 
 
+class MonitorSettings(BaseModel):
+    """When live traffic counts as drifted."""
+
+    psi: float = Field(0.2, gt=0)
+    """Population stability index above which a feature (or the predictions) drifted."""
+    p_value: float = Field(0.01, gt=0, lt=1)
+    """Kolmogorov-Smirnov (numbers) or chi-square (categories) p-value below which it did."""
+    min_rows: int = Field(100, ge=10)
+    """Live rows a model and slice need before drift is judged."""
+
+
 class Settings(BaseSettings):
     """All of autopipe's settings, rooted at one home directory."""
 
@@ -61,6 +72,7 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=SearchSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     @property
     def root(self) -> Path:

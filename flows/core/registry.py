@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # importing the model pulls scikit-learn into every CLI command's start-up
+    import pandas as pd
     import polars as pl
 
     from flows.core.model import FittedModel
@@ -21,6 +22,8 @@ if TYPE_CHECKING:  # importing the model pulls scikit-learn into every CLI comma
 CARD_FILE = "card.json"
 CARD_MARKDOWN_FILE = "card.md"
 HELD_OUT_FILE = "held_out.parquet"
+REFERENCE_FILE = "reference.parquet"
+REFERENCE_ROWS = 5_000
 
 
 def model_version(dataset_name: str, run_id: str) -> str:
@@ -33,9 +36,11 @@ def model_version_slug(name: str) -> str:
 
 
 def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],
-                  card_markdown: str, held_out: pl.DataFrame | None = None) -> Path:
+                  card_markdown: str, held_out: pl.DataFrame | None = None,
+                  reference: pd.DataFrame | None = None) -> Path:
     """Write ``models/<version>/`` with ``model.joblib``, ``card.json``, the readable
-    ``card.md`` and the held-out predictions the run report draws; return the directory."""
+    ``card.md``, the held-out predictions the run report draws, and a sample of the training
+    rows the monitor measures drift against; return the directory."""
     final = models_dir / model.version
     partial = models_dir / f".{model.version}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
@@ -44,6 +49,8 @@ def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],
     (partial / CARD_MARKDOWN_FILE).write_text(card_markdown)
     if held_out is not None:
         held_out.write_parquet(partial / HELD_OUT_FILE)
+    if reference is not None:
+        reference.to_parquet(partial / REFERENCE_FILE, index=False)
     os.replace(partial, final)
     return final
 
@@ -54,6 +61,14 @@ def read_held_out(directory: Path) -> pl.DataFrame | None:
 
     path = directory / HELD_OUT_FILE
     return pl.read_parquet(path) if path.exists() else None
+
+
+def read_reference(directory: Path) -> pd.DataFrame | None:
+    """A version's training reference rows, or None for a version saved without them."""
+    import pandas as pd
+
+    path = directory / REFERENCE_FILE
+    return pd.read_parquet(path) if path.exists() else None
 
 
 def read_card(directory: Path) -> dict[str, Any]:

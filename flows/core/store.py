@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -23,6 +22,13 @@ import duckdb
 import polars as pl
 
 from flows.core.errors import ModelNotFoundError
+from flows.core.monitor_store import (
+    change_alert,
+    ingest_prediction_logs,
+    list_alerts,
+    logged_traffic,
+    raise_alert,
+)
 from flows.core.types import Alert, DatasetRef, ModelRecord, RunRecord, SliceRecord, Task
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -91,6 +97,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             status VARCHAR NOT NULL, first_seen TIMESTAMP NOT NULL,
             last_seen TIMESTAMP NOT NULL, count INTEGER NOT NULL, assignee VARCHAR,
             notes JSON)""",
+    ),
+    (
+        """CREATE TABLE prediction_log (
+            request_id VARCHAR NOT NULL, idx INTEGER NOT NULL, logged_at TIMESTAMP NOT NULL,
+            model_version VARCHAR, slice VARCHAR, features JSON, result JSON,
+            latency_ms DOUBLE, PRIMARY KEY (request_id, idx))""",
     ),
 )
 _LATEST_PER_ALIAS = ("QUALIFY row_number() OVER (PARTITION BY family, slice, alias "
@@ -298,10 +310,36 @@ class Catalog:
                 "ORDER BY role, metric", params=[run_id]).pl()
 
     def alerts(self) -> pl.DataFrame:
-        """Alerts, open ones first, newest first."""
+        """Alerts: unresolved first, then by severity, newest first."""
         with self.connect() as conn:
-            return conn.sql("SELECT * FROM alerts ORDER BY status = 'resolved', "
-                            "last_seen DESC").pl()
+            return list_alerts(conn)
+
+    def raise_alerts(self, alerts: list[Alert]) -> list[str]:
+        """Open (or count repeats of) alerts in one transaction; their ids."""
+        with self.connect() as conn:
+            return [raise_alert(conn, alert) for alert in alerts]
+
+    def change_alert(self, alert_id: str, status: str | None = None, note: str | None = None,
+                     assignee: str | None = None, actor: str = "autopipe") -> dict[str, Any]:
+        """Acknowledge, resolve, assign or annotate an alert, with its audit entry."""
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            try:
+                change = change_alert(conn, alert_id, status, actor, note, assignee)
+                _insert_audit(conn, actor, f"alert_{change['to']}", alert_id, change)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return change
+
+    def ingest_prediction_logs(self, files: list[Path]) -> int:
+        with self.connect() as conn:
+            return ingest_prediction_logs(conn, files)
+
+    def logged_traffic(self, since: datetime | None = None) -> pl.DataFrame:
+        with self.connect() as conn:
+            return logged_traffic(conn, since)
 
     def slice_results(self, run_id: str) -> pl.DataFrame:
         """Per slice of a run: its own model (if any), the version serving it, why, and the
@@ -348,7 +386,7 @@ class Catalog:
     def table_counts(self) -> dict[str, int]:
         """Row count of every catalog table: what tests use to prove a failure wrote nothing."""
         tables = ("datasets", "runs", "trials", "evaluations", "models", "stage_resources",
-                  "audit_log", "profiles", "slice_results", "alerts")
+                  "audit_log", "profiles", "slice_results", "alerts", "prediction_log")
         with self.connect() as conn:
             return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                     for t in tables}
@@ -413,25 +451,6 @@ def _insert_profile(conn: duckdb.DuckDBPyConnection, dataset_hash: str, target: 
                   json.dumps(profile, default=str)])
 
 
-def _raise_alert(conn: duckdb.DuckDBPyConnection, alert: Alert) -> None:
-    """Open an alert, or count a repeat of the same open problem (no flood)."""
-    key = [alert.kind, alert.model_version, alert.slice, alert.feature, alert.statistic]
-    open_ = conn.execute(
-        "SELECT alert_id FROM alerts WHERE status != 'resolved' AND kind = $1 AND "
-        "model_version IS NOT DISTINCT FROM $2 AND slice IS NOT DISTINCT FROM $3 AND "
-        "feature IS NOT DISTINCT FROM $4 AND statistic IS NOT DISTINCT FROM $5", key).fetchall()
-    if open_:
-        conn.execute("UPDATE alerts SET last_seen = now()::TIMESTAMP, count = count + 1, "
-                     "value = $2, message = $3 WHERE alert_id = $1",
-                     [open_[0][0], alert.value, alert.message])
-        return
-    conn.execute(
-        "INSERT INTO alerts VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', "
-        "now()::TIMESTAMP, now()::TIMESTAMP, 1, NULL, '[]')",
-        [uuid.uuid4().hex[:12], alert.kind, alert.severity, alert.model_version, alert.slice,
-         alert.feature, alert.statistic, alert.value, alert.threshold, alert.message])
-
-
 def _insert_run(conn: duckdb.DuckDBPyConnection, r: RunRecord) -> None:
     conn.execute(
         "INSERT INTO runs VALUES ($1, $2, $3, $4, 'completed', $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -476,7 +495,7 @@ def _insert_slice(conn: duckdb.DuckDBPyConnection, run_id: str, family: str,
                   result.policy, json.dumps(result.breaches)])
     for breach in result.breaches:
         assert result.model is not None  # only a trained slice model can break its policy
-        _raise_alert(conn, Alert(
+        raise_alert(conn, Alert(
             kind="policy_breach", severity="critical", model_version=result.model.version,
             slice=result.name, feature=breach.get("feature"), statistic=breach["rule"],
             value=breach["value"], threshold=breach["threshold"],

@@ -112,6 +112,12 @@ def evaluate_model(model: FittedModel, prepared: PreparedData, role: str) -> Eva
     return Evaluation(role=role, learner=model.learner, metrics=metrics, outputs=outputs)
 
 
+def reference_rows(prepared: PreparedData, max_rows: int, seed: int = 0) -> pd.DataFrame:
+    """A sample of the training rows' model inputs: what live traffic is compared with."""
+    rows = prepared.split.x_train[list(prepared.plan.input_schema)]
+    return rows.sample(max_rows, random_state=seed) if len(rows) > max_rows else rows
+
+
 def held_out_predictions(prepared: PreparedData, evaluations: Sequence[Evaluation],
                      max_rows: int = HELD_OUT_PREDICTIONS_MAX_ROWS,
                      seed: int = 0) -> pl.DataFrame:

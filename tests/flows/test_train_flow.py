@@ -55,7 +55,8 @@ def test_run_is_recorded_in_the_catalog(trained: dict[str, dict[str, Any]], task
         assert set(candidate["latency_ms"]) == {"1_row", "1000_rows"}, name
         assert candidate["validation_loss"] == integration["validation_loss"][name]
     assert {"baseline_linear", "baseline_hgb"} <= set(integration["candidates"])
-    assert 0 < card["latency_ms"]["1_row"] < card["latency_ms"]["1000_rows"]
+    latency = card["latency_ms"]
+    assert 0 < latency["1000_rows"] / 1000 < latency["1_row"]  # batches amortise the overhead
     trials = catalog.trials(summary["run_id"])
     assert len(trials) == summary["trials"] > 0
 

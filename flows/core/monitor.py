@@ -1,0 +1,117 @@
+"""Monitoring: ingest the service's prediction logs, measure drift per model and slice
+against the model's training reference, and raise alerts a person can triage.
+
+The service writes logs and never opens the catalog; this reads the log files into the
+catalog (idempotently), then compares each model's recent inputs, and its predictions, with
+the training rows saved beside the model (``reference.parquet``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from flows.core.drift import FeatureDrift, Thresholds, feature_drift, psi
+from flows.core.model import FittedModel, load_model
+from flows.core.registry import read_reference
+from flows.core.store import Catalog
+from flows.core.types import Alert
+
+
+@dataclass(frozen=True)
+class GroupDrift:
+    """One model version on one slice: its live rows and their drift."""
+
+    model_version: str
+    slice: str
+    rows: int
+    features: list[FeatureDrift]
+    prediction_psi: float | None
+
+
+@dataclass
+class MonitorResult:
+    ingested: int
+    groups: list[GroupDrift] = field(default_factory=list)
+    alert_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ingested": self.ingested, "alert_ids": self.alert_ids, "groups": [
+            {"model_version": g.model_version, "slice": g.slice, "rows": g.rows,
+             "prediction_psi": g.prediction_psi,
+             "features": [vars(f) for f in g.features]} for g in self.groups]}
+
+
+def run_monitor(catalog: Catalog, logs_dir: Path, thresholds: Thresholds,
+                since: datetime | None = None) -> MonitorResult:
+    """Ingest new log records, then check every (model, slice) with live rows since
+    ``since`` (all when None)."""
+    files = sorted(logs_dir.glob("predictions-*.jsonl")) if logs_dir.exists() else []
+    result = MonitorResult(catalog.ingest_prediction_logs(files))
+    traffic = catalog.logged_traffic(since)
+    alerts: list[Alert] = []
+    for (version, slice_name), rows in traffic.group_by(["model_version", "slice"],
+                                                         maintain_order=True):
+        group = _group_drift(catalog, str(version), str(slice_name), rows, thresholds)
+        if group is None:
+            continue
+        result.groups.append(group)
+        alerts += _alerts(group, thresholds)
+    result.alert_ids = catalog.raise_alerts(alerts) if alerts else []
+    return result
+
+
+def _group_drift(catalog: Catalog, version: str, slice_name: str, rows: pl.DataFrame,
+                 thresholds: Thresholds) -> GroupDrift | None:
+    artifact = Path(catalog.model(version).artifact_path)
+    reference = read_reference(artifact)
+    if reference is None:
+        return None
+    model = load_model(artifact)
+    current = pd.DataFrame([json.loads(f) for f in rows["features"].to_list()])
+    drifts = feature_drift(reference, current, model.input_schema, thresholds)
+    predictions = [json.loads(r)["prediction"] for r in rows["result"].to_list()]
+    return GroupDrift(version, slice_name, rows.height, drifts,
+                      _prediction_psi(model, reference, predictions)
+                      if rows.height >= thresholds.min_rows else None)
+
+
+def _prediction_psi(model: FittedModel, reference: pd.DataFrame,
+                    live: list[Any]) -> float | None:
+    """PSI of the predictions: classes by share, values over reference quantile bins."""
+    expected = model.predict_frame(model.validate_frame(reference))["prediction"].to_numpy()
+    if model.task.is_classification:
+        labels = [str(c) for c in model.classes]
+        ref = np.array([np.mean(expected.astype(str) == c) for c in labels])
+        cur = np.array([np.mean(np.array(live, dtype=str) == c) for c in labels])
+        return psi(ref, cur)
+    edges = np.unique(np.quantile(expected.astype(float), np.linspace(0, 1, 11)))[1:-1]
+    live_values = np.asarray(live, dtype=float)
+    ref = np.bincount(np.searchsorted(edges, expected.astype(float)), minlength=len(edges) + 1)
+    cur = np.bincount(np.searchsorted(edges, live_values), minlength=len(edges) + 1)
+    return psi(ref / max(ref.sum(), 1), cur / max(cur.sum(), 1))
+
+
+def _alerts(group: GroupDrift, thresholds: Thresholds) -> list[Alert]:
+    found = [Alert(kind="drift", severity="warning", model_version=group.model_version,
+                   slice=group.slice, feature=d.feature, statistic="psi", value=d.psi,
+                   threshold=thresholds.psi,
+                   message=f"{d.feature!r} drifted on {group.slice} ({group.rows} live rows): "
+                           f"PSI {d.psi:.3f}"
+                           + (f", {d.test} p={d.p_value:.2g}" if d.p_value is not None else ""))
+             for d in group.features if d.drifted]
+    if group.prediction_psi is not None and group.prediction_psi > thresholds.psi:
+        found.append(Alert(kind="prediction_drift", severity="warning",
+                           model_version=group.model_version, slice=group.slice,
+                           statistic="psi", value=group.prediction_psi,
+                           threshold=thresholds.psi,
+                           message=f"predictions on {group.slice} shifted: PSI "
+                                   f"{group.prediction_psi:.3f}"))
+    return found
