@@ -19,8 +19,16 @@ class PredictionLog:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
 
-    def path_for(self, moment: datetime) -> Path:
-        return self.directory / f"predictions-{moment:%Y-%m-%d}.jsonl"
+    def path_for(self, moment: datetime, kind: str = "predictions") -> Path:
+        return self.directory / f"{kind}-{moment:%Y-%m-%d}.jsonl"
+
+    def reject(self, reason: str, records: int) -> None:
+        """A refused request (what was wrong, how many records): the monitor's error rate."""
+        now = datetime.now(UTC)
+        line = json.dumps({"at": now.isoformat(), "reason": reason, "records": records})
+        with self.path_for(now, "rejections").open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+            handle.flush()
 
     def append(self, request_id: str, records: Sequence[Mapping[str, Any]],
                results: Sequence[Mapping[str, Any]], latency_ms: float) -> None:

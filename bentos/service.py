@@ -14,7 +14,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import bentoml
 import numpy as np
@@ -60,7 +60,8 @@ class Autopipe:
         # One method behind both routes: an API method calling another deadlocks in BentoML.
         started = time.perf_counter()
         if len(records) > MAX_RECORDS:
-            raise InvalidArgument(f"{len(records)} records in one request; at most {MAX_RECORDS}")
+            self._refuse(f"{len(records)} records in one request; at most {MAX_RECORDS}",
+                         records)
         served = self.release.current()
         routes = served.route(records) or [Route("global", served.champions["global"], [])]
         results: list[dict[str, Any]] = [{} for _ in records]
@@ -70,7 +71,7 @@ class Autopipe:
             try:
                 outputs, encoded = served.paths[route.model.version].outputs(group)
             except AutopipeError as exc:
-                raise InvalidArgument(str(exc)) from None
+                self._refuse(str(exc), records)
             answered = _results(route.model, outputs, route.slice)
             if explain or (route.model.policy or {}).get("explanations_required"):
                 _add_explanations(route.model, group, answered)
@@ -84,6 +85,11 @@ class Autopipe:
         return {"request_id": request_id,
                 "model_version": versions[0] if len(versions) == 1 else None,
                 "model_versions": versions, "results": results, "notes": notes}
+
+    def _refuse(self, reason: str, records: list[dict[str, Any]]) -> NoReturn:
+        """Log the refusal (the monitor's rejected-request rate), then answer 400."""
+        self.log.reject(reason, len(records))
+        raise InvalidArgument(reason)
 
     @bentoml.api(route="/metadata")
     def metadata(self) -> dict[str, Any]:

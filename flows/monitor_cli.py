@@ -35,12 +35,17 @@ def monitor(
     limits = settings.monitor
     with err.status("Checking the prediction logs…"):
         result = run_monitor(Catalog(settings.catalog_path), settings.logs_dir / "predictions",
-                             Thresholds(limits.psi, limits.p_value, limits.min_rows), since)
+                             Thresholds(limits.psi, limits.p_value, limits.min_rows,
+                                        limits.rejected_rate, limits.latency_p99_ms), since)
     if as_json:
         print(json.dumps(json_safe(result.as_dict())))
         return
+    health = result.health
     out.print(f"{result.ingested} new logged predictions ingested; "
               f"{len(result.alert_ids)} alert(s) raised or repeated")
+    out.print(f"service: {health.answered} requests answered, {health.rejected} refused "
+              f"({health.rejected_rate:.1%}); latency ms "
+              + ", ".join(f"{k} {v:.1f}" for k, v in health.latency_ms.items()))
     for group in result.groups:
         table = Table("feature", "PSI", "test", "p-value", "drifted",
                       title=f"{group.model_version} · {group.slice} · {group.rows} live rows"
@@ -49,6 +54,8 @@ def monitor(
             table.add_row(drift.feature, fmt(drift.psi), drift.test, fmt(drift.p_value),
                           "[yellow]yes[/]" if drift.drifted else "no")
         out.print(table)
+        for issue in group.quality:
+            out.print(f"  [yellow]{issue.kind}[/] {issue.message}")
     if not result.groups:
         out.print(f"No model has {limits.min_rows} live rows with a training reference yet.")
 

@@ -58,6 +58,10 @@ class MonitorSettings(BaseModel):
     """Kolmogorov-Smirnov (numbers) or chi-square (categories) p-value below which it did."""
     min_rows: int = Field(100, ge=10)
     """Live rows a model and slice need before drift is judged."""
+    rejected_rate: float = Field(0.05, gt=0, lt=1)
+    """Share of refused requests above which the service is alerted on."""
+    latency_p99_ms: float = Field(1000.0, gt=0)
+    """99th-percentile answer time above which the service is alerted on."""
 
 
 class Settings(BaseSettings):

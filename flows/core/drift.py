@@ -27,6 +27,8 @@ class Thresholds:
     psi: float = 0.2
     p_value: float = 0.01
     min_rows: int = 100
+    rejected_rate: float = 0.05
+    latency_p99_ms: float = 1000.0
 
 
 @dataclass(frozen=True)

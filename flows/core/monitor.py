@@ -18,35 +18,58 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from flows.core.data_quality import QualityIssue, latency_percentiles, quality_issues
 from flows.core.drift import FeatureDrift, Thresholds, feature_drift, psi
 from flows.core.model import FittedModel, load_model
 from flows.core.registry import read_reference
 from flows.core.store import Catalog
 from flows.core.types import Alert
 
+MIN_REQUESTS = 20
+"""Requests in the window before error rate and latency are judged."""
+
 
 @dataclass(frozen=True)
 class GroupDrift:
-    """One model version on one slice: its live rows and their drift."""
+    """One model version on one slice: its live rows, their drift and anomalies."""
 
     model_version: str
     slice: str
     rows: int
     features: list[FeatureDrift]
     prediction_psi: float | None
+    quality: list[QualityIssue] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServiceHealth:
+    """Requests answered and refused over the window, and the answered ones' latency."""
+
+    answered: int
+    rejected: int
+    latency_ms: dict[str, float]
+
+    @property
+    def rejected_rate(self) -> float:
+        total = self.answered + self.rejected
+        return self.rejected / total if total else 0.0
 
 
 @dataclass
 class MonitorResult:
     ingested: int
+    health: ServiceHealth
     groups: list[GroupDrift] = field(default_factory=list)
     alert_ids: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ingested": self.ingested, "alert_ids": self.alert_ids, "groups": [
-            {"model_version": g.model_version, "slice": g.slice, "rows": g.rows,
-             "prediction_psi": g.prediction_psi,
-             "features": [vars(f) for f in g.features]} for g in self.groups]}
+        return {"ingested": self.ingested, "alert_ids": self.alert_ids,
+                "service": vars(self.health) | {"rejected_rate": self.health.rejected_rate},
+                "groups": [
+                    {"model_version": g.model_version, "slice": g.slice, "rows": g.rows,
+                     "prediction_psi": g.prediction_psi,
+                     "features": [vars(f) for f in g.features],
+                     "quality": [vars(q) for q in g.quality]} for g in self.groups]}
 
 
 def run_monitor(catalog: Catalog, logs_dir: Path, thresholds: Thresholds,
@@ -54,9 +77,11 @@ def run_monitor(catalog: Catalog, logs_dir: Path, thresholds: Thresholds,
     """Ingest new log records, then check every (model, slice) with live rows since
     ``since`` (all when None)."""
     files = sorted(logs_dir.glob("predictions-*.jsonl")) if logs_dir.exists() else []
-    result = MonitorResult(catalog.ingest_prediction_logs(files))
+    ingested = catalog.ingest_prediction_logs(files)
     traffic = catalog.logged_traffic(since)
-    alerts: list[Alert] = []
+    health = service_health(traffic, logs_dir, since)
+    result = MonitorResult(ingested, health)
+    alerts: list[Alert] = _health_alerts(health, thresholds)
     for (version, slice_name), rows in traffic.group_by(["model_version", "slice"],
                                                          maintain_order=True):
         group = _group_drift(catalog, str(version), str(slice_name), rows, thresholds)
@@ -80,7 +105,41 @@ def _group_drift(catalog: Catalog, version: str, slice_name: str, rows: pl.DataF
     predictions = [json.loads(r)["prediction"] for r in rows["result"].to_list()]
     return GroupDrift(version, slice_name, rows.height, drifts,
                       _prediction_psi(model, reference, predictions)
-                      if rows.height >= thresholds.min_rows else None)
+                      if rows.height >= thresholds.min_rows else None,
+                      quality_issues(reference, current, model.input_schema,
+                                     thresholds.min_rows))
+
+
+def service_health(traffic: pl.DataFrame, logs_dir: Path,
+                   since: datetime | None) -> ServiceHealth:
+    """Answered requests and their latency from the ingested log; refused requests from the
+    service's rejection files, over the same window."""
+    answered = traffic.unique("request_id") if traffic.height else traffic
+    rejected = 0
+    for path in sorted(logs_dir.glob("rejections-*.jsonl")) if logs_dir.exists() else []:
+        for line in path.read_text().splitlines():
+            moment = datetime.fromisoformat(json.loads(line)["at"]).replace(tzinfo=None)
+            rejected += since is None or moment >= since
+    latencies = answered["latency_ms"].to_numpy() if answered.height else np.array([])
+    return ServiceHealth(answered.height, rejected, latency_percentiles(latencies))
+
+
+def _health_alerts(health: ServiceHealth, thresholds: Thresholds) -> list[Alert]:
+    found = []
+    requests = health.answered + health.rejected
+    if requests >= MIN_REQUESTS and health.rejected_rate > thresholds.rejected_rate:
+        found.append(Alert(kind="rejected_requests", severity="warning",
+                           statistic="rejected_rate", value=health.rejected_rate,
+                           threshold=thresholds.rejected_rate,
+                           message=f"{health.rejected} of {requests} requests were refused "
+                                   f"({health.rejected_rate:.0%})"))
+    p99 = health.latency_ms.get("p99")
+    if requests >= MIN_REQUESTS and p99 is not None and p99 > thresholds.latency_p99_ms:
+        found.append(Alert(kind="latency", severity="warning", statistic="p99_ms", value=p99,
+                           threshold=thresholds.latency_p99_ms,
+                           message=f"p99 latency {p99:.0f} ms over {health.answered} "
+                                   f"answered requests"))
+    return found
 
 
 def _prediction_psi(model: FittedModel, reference: pd.DataFrame,
@@ -107,6 +166,10 @@ def _alerts(group: GroupDrift, thresholds: Thresholds) -> list[Alert]:
                            f"PSI {d.psi:.3f}"
                            + (f", {d.test} p={d.p_value:.2g}" if d.p_value is not None else ""))
              for d in group.features if d.drifted]
+    found += [Alert(kind=issue.kind, severity="warning", model_version=group.model_version,
+                    slice=group.slice, feature=issue.feature, statistic="share",
+                    value=issue.value, threshold=issue.threshold,
+                    message=f"{issue.message} ({group.slice})") for issue in group.quality]
     if group.prediction_psi is not None and group.prediction_psi > thresholds.psi:
         found.append(Alert(kind="prediction_drift", severity="warning",
                            model_version=group.model_version, slice=group.slice,

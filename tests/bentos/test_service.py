@@ -53,9 +53,7 @@ def test_service_class_predicts_like_the_model(service_module: Any,
 def test_asgi_app_validates_and_logs(service_app: Any, binary_model: FittedModel) -> None:
     from starlette.testclient import TestClient
 
-    log_dir = Settings().logs_dir / "predictions"
-    before = sum(1 for f in log_dir.glob("*.jsonl") for _ in f.open()) if log_dir.exists() \
-        else 0
+    before, refused = log_lines(), log_lines("rejections")
     with TestClient(service_app) as client:
         ok = client.post("/predict", json={"records": records()[:3]})
         assert ok.status_code == 200
@@ -84,13 +82,14 @@ def test_asgi_app_validates_and_logs(service_app: Any, binary_model: FittedModel
         assert set(binary_model.input_schema) <= set(explanation["contributions"])
         assert explanation["output"]
         assert client.get("/readyz").status_code == 200
-    after = sum(1 for f in log_dir.glob("*.jsonl") for _ in f.open())
-    assert after - before == 3 + 1 + 2  # only the answered records are logged
+    assert log_lines() - before == 3 + 1 + 2  # answered records
+    assert log_lines("rejections") - refused == 3  # missing field, wrong type, empty batch
 
 
-def log_lines() -> int:
+def log_lines(kind: str = "predictions") -> int:
     log_dir = Settings().logs_dir / "predictions"
-    return sum(1 for f in log_dir.glob("*.jsonl") for _ in f.open()) if log_dir.exists() else 0
+    return sum(1 for f in log_dir.glob(f"{kind}-*.jsonl") for _ in f.open()) \
+        if log_dir.exists() else 0
 
 
 @pytest.mark.slow

@@ -57,6 +57,8 @@ def test_drift_alert_fires_for_the_shifted_feature_and_slice_only(
         calm = run_monitor(catalog, logs, Thresholds(), calm_since)
         again = run_monitor(catalog, logs, Thresholds(), calm_since)
         shifted_since = now()
+        refused = httpx.post(f"{base_url}/predict", timeout=30,
+                             json={"records": [{"pclass": "first"}]})
         for start in range(0, ROWS, 100):
             httpx.post(f"{base_url}/predict", timeout=30, json={
                 "records": traffic(True)[start:start + 100]}).raise_for_status()
@@ -64,12 +66,16 @@ def test_drift_alert_fires_for_the_shifted_feature_and_slice_only(
     finally:
         stop_service(process)
     assert calm.ingested == ROWS and again.ingested == 0  # idempotent
-    assert calm.alert_ids == []
+    assert calm.alert_ids == [] and calm.groups[0].quality == []
+    assert (calm.health.answered, calm.health.rejected) == (3, 0)
+    assert calm.health.latency_ms["p50"] > 0
+    assert refused.status_code == 400 and shifted.health.rejected == 1
     assert [(g.slice, g.rows) for g in calm.groups] == [("global", ROWS)]
     drifted = [d.feature for d in shifted.groups[0].features if d.drifted]
     assert drifted == ["fare"]
     alerts = catalog.alerts().filter(pl.col("alert_id").is_in(shifted.alert_ids))
-    fare = alerts.filter(feature="fare").row(0, named=True)
+    assert set(alerts.filter(feature="fare")["kind"]) == {"drift", "out_of_range"}
+    fare = alerts.filter(feature="fare", kind="drift").row(0, named=True)
     assert (fare["kind"], fare["slice"], fare["status"]) == ("drift", "global", "open")
     assert fare["model_version"] == trained["binary"]["model_version"]
     code, out, _ = cli(["alerts", "ack", fare["alert_id"], "--note", "looking",
