@@ -24,7 +24,7 @@ from flows.console import err, fmt, json_safe, load_settings, out
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.store import Catalog
-from flows.core.types import LOWER_IS_BETTER
+from flows.core.types import LOWER_IS_BETTER, beats
 from flows.monitor_cli import alerts_app, monitor_app
 from flows.registry_cli import registry_app
 
@@ -403,12 +403,10 @@ def _baselines_ahead(summary: dict[str, Any]) -> list[tuple[str, float]]:
     """Baselines that beat the searched model on the run's main metric."""
     metric = summary["main_metric"]
     model = summary["metrics"].get(metric)
-    lower_is_better = metric in LOWER_IS_BETTER
     ahead = []
     for role, baseline in summary["baselines"].items():
         value = baseline["metrics"].get(metric)
-        if model is not None and value is not None and (
-                value < model if lower_is_better else value > model):
+        if model is not None and value is not None and beats(metric, value, model):
             ahead.append((role, value))
     return ahead
 

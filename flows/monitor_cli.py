@@ -11,13 +11,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from flows.analysis_cli import SEVERITY_STYLE
 from flows.console import err, fmt, json_safe, load_settings, out
 from flows.core.store import Catalog
 
 monitor_app = typer.Typer()
 alerts_app = typer.Typer(help="List alerts; acknowledge or resolve one.",
                          invoke_without_command=True)
-SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "blue"}
 
 
 @monitor_app.command()

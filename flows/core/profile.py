@@ -294,9 +294,7 @@ def _plain(value: Any) -> Any:
     """A DuckDB result value as JSON-ready Python (NaN and infinities become None)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "isoformat"):
+    if hasattr(value, "isoformat"):  # dates and times
         return value.isoformat()
     if isinstance(value, list):
         return [_plain(v) for v in value]

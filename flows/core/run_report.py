@@ -19,7 +19,7 @@ from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
 from flows.core import charts
 from flows.core.data_report import sections_for_run
 from flows.core.html_page import Markup, cards, escape, figure, grid, notes, number, page, table
-from flows.core.types import LOWER_IS_BETTER
+from flows.core.types import LOWER_IS_BETTER, beats
 
 CALIBRATION_BINS = 10
 
@@ -287,7 +287,7 @@ def _best(metric: str, values: list[float]) -> float | None:
 def _is_better(metric: str, model: float | None, baseline: float | None) -> bool | None:
     if model is None or baseline is None:
         return None
-    return model > baseline if _higher_is_better(metric) else model < baseline
+    return beats(metric, model, baseline)
 
 
 def _higher_is_better(metric: str) -> bool:

@@ -20,7 +20,7 @@ from flows.core.errors import SchemaError
 from flows.core.evaluate import classification_metrics, regression_metrics
 from flows.core.model import FittedModel
 from flows.core.split import Split
-from flows.core.types import LOWER_IS_BETTER, Task
+from flows.core.types import Task, beats
 
 MIN_SLICE_ROWS = 300
 SEPARATOR = "|"
@@ -119,8 +119,7 @@ def champion_of(comparison: dict[str, dict[str, float]], metric: str) -> str:
     own, shared = comparison["slice"].get(metric), comparison["global"].get(metric)
     if own is None or shared is None or not np.isfinite(own):
         return "global"
-    better = own < shared if metric in LOWER_IS_BETTER else own > shared
-    return "slice" if better else "global"
+    return "slice" if beats(metric, own, shared) else "global"
 
 
 def _metrics(model: FittedModel, features: pd.DataFrame, y: np.ndarray,

@@ -12,6 +12,11 @@ LOWER_IS_BETTER = frozenset({"rmse", "mae", "log_loss"})
 """Metrics where a smaller value is better; every other metric is higher-is-better."""
 
 
+def beats(metric: str, value: float, other: float) -> bool:
+    """Whether ``value`` is strictly better than ``other`` on ``metric``."""
+    return value < other if metric in LOWER_IS_BETTER else value > other
+
+
 class Task(StrEnum):
     BINARY = "binary"
     MULTICLASS = "multiclass"
