@@ -38,7 +38,10 @@ LEARNERS: dict[Task, tuple[str, ...]] = {
 # nearly separable table: one trial took 17 s of a 3 s budget. Search the rounds instead.
 CUSTOM_SPACE: dict[str, dict[str, Any]] = {
     "catboost": {"n_estimators": {"domain": tune.lograndint(lower=16, upper=4096),
-                                  "init_value": 64, "low_cost_init_value": 16}},
+                                  "init_value": 64, "low_cost_init_value": 16},
+                 # FLAML leaves CatBoost's catboost_<time> folder in the working directory
+                 # when a trial is cut short; nothing reads those files.
+                 "allow_writing_files": {"domain": False}},
 }
 CV_MAX_ROWS = 10_000
 """Up to this many rows the search cross-validates (5 folds); above, one 10% holdout."""
