@@ -25,6 +25,7 @@ from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.store import Catalog
 from flows.core.types import LOWER_IS_BETTER, beats
+from flows.feedback_cli import feedback_app, review_app
 from flows.monitor_cli import alerts_app, monitor_app
 from flows.registry_cli import registry_app
 
@@ -36,6 +37,8 @@ app.add_typer(registry_app)
 app.add_typer(analysis_app)
 app.add_typer(monitor_app)
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(feedback_app)
+app.add_typer(review_app, name="review")
 DEMO_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "titanic.csv"
 SOURCE_HELP = ("A file (.csv .tsv .txt [.gz], .parquet, .json, .ndjson, .xlsx) or a database "
                "URI: sqlite:///file.db?table=T, postgresql://user@host/db?table=T.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -14,6 +14,9 @@ from rich.table import Table
 from flows.analysis_cli import SEVERITY_STYLE
 from flows.console import err, fmt, json_safe, load_settings, out
 from flows.core.store import Catalog
+
+if TYPE_CHECKING:
+    from flows.core.feedback import LivePerformance
 
 monitor_app = typer.Typer()
 alerts_app = typer.Typer(help="List alerts; acknowledge or resolve one.",
@@ -36,13 +39,15 @@ def monitor(
     with err.status("Checking the prediction logs…"):
         result = run_monitor(Catalog(settings.catalog_path), settings.logs_dir / "predictions",
                              Thresholds(limits.psi, limits.p_value, limits.min_rows,
-                                        limits.rejected_rate, limits.latency_p99_ms), since)
+                                        limits.rejected_rate, limits.latency_p99_ms), since,
+                             settings.feedback)
     if as_json:
         print(json.dumps(json_safe(result.as_dict())))
         return
     health = result.health
     out.print(f"{result.ingested} new logged predictions ingested; "
-              f"{len(result.alert_ids)} alert(s) raised or repeated")
+              f"{len(result.alert_ids)} alert(s) raised or repeated; "
+              f"{result.queued} prediction(s) queued for review ('autopipe review')")
     out.print(f"service: {health.answered} requests answered, {health.rejected} refused "
               f"({health.rejected_rate:.1%}); latency ms "
               + ", ".join(f"{k} {v:.1f}" for k, v in health.latency_ms.items()))
@@ -58,6 +63,20 @@ def monitor(
             out.print(f"  [yellow]{issue.kind}[/] {issue.message}")
     if not result.groups:
         out.print(f"No model has {limits.min_rows} live rows with a training reference yet.")
+    if result.performance:
+        print_performance(result.performance)
+
+
+def print_performance(performance: list[LivePerformance]) -> None:
+    """Each model and slice's live metric on labelled predictions against its test metric."""
+    table = Table("model", "slice", "labelled", "corrected", "metric", "live", "test", "loss",
+                  title="Live performance on labelled predictions")
+    for p in performance:
+        loss = p.loss
+        table.add_row(p.model_version, p.slice, str(p.labelled), str(p.corrected), p.metric,
+                      fmt(p.live), fmt(p.test),
+                      "–" if loss is None else f"[{'red' if loss > 0 else 'green'}]{loss:+.1%}[/]")
+    out.print(table)
 
 
 @alerts_app.callback()

@@ -64,6 +64,29 @@ class MonitorSettings(BaseModel):
     """99th-percentile answer time above which the service is alerted on."""
 
 
+class FeedbackSettings(BaseModel):
+    """What goes to a person's review, when live performance alerts, how retraining judges."""
+
+    confidence_below: float = Field(0.6, gt=0, le=1)
+    """Classifications whose top probability is below this are queued for review."""
+    sample_share: float = Field(0.02, ge=0, le=1)
+    """Share of all predictions queued at random, for quality control."""
+    per_alert: int = Field(20, ge=0)
+    """Newest predictions queued per open alert on their model and slice."""
+    max_new_reviews: int = Field(200, ge=0)
+    """Entries one refresh adds to the queue at most, most urgent first."""
+    min_labels: int = Field(30, ge=1)
+    """Labelled predictions a model and slice need before live performance is judged."""
+    performance_drop: float = Field(0.1, gt=0)
+    """Relative loss of the main metric against the test metric that raises an alert."""
+    fresh_share: float = Field(0.3, gt=0, lt=1)
+    """Share of labelled predictions retraining keeps out of training, to judge both models."""
+    auto_promote: bool = False
+    """Promote a retrained challenger without a person when it clears the gate by min_gain."""
+    min_gain: float = Field(0.01, ge=0)
+    """How much better (main metric, fresh rows) an automatically promoted model must be."""
+
+
 class Settings(BaseSettings):
     """All of autopipe's settings, rooted at one home directory."""
 
@@ -77,6 +100,7 @@ class Settings(BaseSettings):
     serve: ServeSettings = Field(default_factory=ServeSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
 
     @property
     def root(self) -> Path:

@@ -8,6 +8,7 @@ the training rows saved beside the model (``reference.parquet``).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,15 +19,20 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from flows.core.config import FeedbackSettings
 from flows.core.data_quality import QualityIssue, latency_percentiles, quality_issues
 from flows.core.drift import FeatureDrift, Thresholds, feature_drift, psi
+from flows.core.feedback import LivePerformance, live_performance, performance_alert
 from flows.core.model import FittedModel, load_model
 from flows.core.registry import read_reference
+from flows.core.review import review_candidates
 from flows.core.store import Catalog
 from flows.core.types import Alert
 
 MIN_REQUESTS = 20
 """Requests in the window before error rate and latency are judged."""
+_model = functools.lru_cache(maxsize=32)(load_model)
+"""A registered artifact never changes: load each once per process."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +66,13 @@ class MonitorResult:
     ingested: int
     health: ServiceHealth
     groups: list[GroupDrift] = field(default_factory=list)
+    performance: list[LivePerformance] = field(default_factory=list)
     alert_ids: list[str] = field(default_factory=list)
+    queued: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ingested": self.ingested, "alert_ids": self.alert_ids,
+        return {"ingested": self.ingested, "alert_ids": self.alert_ids, "queued": self.queued,
+                "performance": [vars(p) | {"loss": p.loss} for p in self.performance],
                 "service": vars(self.health) | {"rejected_rate": self.health.rejected_rate},
                 "groups": [
                     {"model_version": g.model_version, "slice": g.slice, "rows": g.rows,
@@ -73,11 +82,13 @@ class MonitorResult:
 
 
 def run_monitor(catalog: Catalog, logs_dir: Path, thresholds: Thresholds,
-                since: datetime | None = None) -> MonitorResult:
-    """Ingest new log records, then check every (model, slice) with live rows since
-    ``since`` (all when None)."""
-    files = sorted(logs_dir.glob("predictions-*.jsonl")) if logs_dir.exists() else []
-    ingested = catalog.ingest_prediction_logs(files)
+                since: datetime | None = None,
+                feedback: FeedbackSettings | None = None) -> MonitorResult:
+    """Ingest new log records, check every (model, slice) with live rows since ``since``
+    (all when None) for drift, and with true labels for performance; raise the alerts, then
+    queue what a person should review."""
+    feedback = feedback or FeedbackSettings()
+    ingested = ingest_logs(catalog, logs_dir)
     traffic = catalog.logged_traffic(since)
     health = service_health(traffic, logs_dir, since)
     result = MonitorResult(ingested, health)
@@ -89,8 +100,37 @@ def run_monitor(catalog: Catalog, logs_dir: Path, thresholds: Thresholds,
             continue
         result.groups.append(group)
         alerts += _alerts(group, thresholds)
+    result.performance = check_performance(catalog)
+    alerts += [alert for p in result.performance
+               if (alert := performance_alert(p, feedback.min_labels, feedback.performance_drop))]
     result.alert_ids = catalog.raise_alerts(alerts) if alerts else []
+    result.queued = refresh_review_queue(catalog, feedback)
     return result
+
+
+def ingest_logs(catalog: Catalog, logs_dir: Path) -> int:
+    """Read the service's prediction log files into the catalog; how many rows were new."""
+    files = sorted(logs_dir.glob("predictions-*.jsonl")) if logs_dir.exists() else []
+    return catalog.ingest_prediction_logs(files)
+
+
+def refresh_review_queue(catalog: Catalog, feedback: FeedbackSettings) -> int:
+    """Queue the ingested predictions a person should review; how many were added."""
+    open_alerts = catalog.alerts().filter(pl.col("status") != "resolved")
+    return catalog.enqueue_reviews(
+        review_candidates(catalog.unreviewed(), open_alerts, feedback))
+
+
+def check_performance(catalog: Catalog) -> list[LivePerformance]:
+    """Each (model, slice) with labelled predictions, against the model's test metrics."""
+    labelled = catalog.labelled_predictions()
+    found = []
+    for (version, slice_name), rows in labelled.group_by(["model_version", "slice"],
+                                                          maintain_order=True):
+        record = catalog.model(str(version))
+        found.append(live_performance(_model(record.artifact_path), record.metrics,
+                                      str(slice_name), rows))
+    return found
 
 
 def _group_drift(catalog: Catalog, version: str, slice_name: str, rows: pl.DataFrame,
@@ -99,7 +139,7 @@ def _group_drift(catalog: Catalog, version: str, slice_name: str, rows: pl.DataF
     reference = read_reference(artifact)
     if reference is None:
         return None
-    model = load_model(artifact)
+    model = _model(artifact)
     current = pd.DataFrame([json.loads(f) for f in rows["features"].to_list()])
     drifts = feature_drift(reference, current, model.input_schema, thresholds)
     predictions = [json.loads(r)["prediction"] for r in rows["result"].to_list()]

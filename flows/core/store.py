@@ -22,6 +22,16 @@ import duckdb
 import polars as pl
 
 from flows.core.errors import ModelNotFoundError
+from flows.core.feedback_store import (
+    LabelRow,
+    QueueItem,
+    decide,
+    enqueue,
+    labelled_predictions,
+    review_queue,
+    save_labels,
+    unreviewed,
+)
 from flows.core.monitor_store import (
     change_alert,
     ingest_prediction_logs,
@@ -103,6 +113,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             request_id VARCHAR NOT NULL, idx INTEGER NOT NULL, logged_at TIMESTAMP NOT NULL,
             model_version VARCHAR, slice VARCHAR, features JSON, result JSON,
             latency_ms DOUBLE, PRIMARY KEY (request_id, idx))""",
+    ),
+    (
+        # The true label of a logged prediction: from a labels file or a person's review.
+        """CREATE TABLE labels (
+            request_id VARCHAR NOT NULL, idx INTEGER NOT NULL, label JSON NOT NULL,
+            source VARCHAR NOT NULL, author VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL,
+            note VARCHAR, PRIMARY KEY (request_id, idx))""",
+        """CREATE TABLE review_queue (
+            request_id VARCHAR NOT NULL, idx INTEGER NOT NULL, reason VARCHAR NOT NULL,
+            priority DOUBLE NOT NULL, confidence DOUBLE, alert_id VARCHAR,
+            queued_at TIMESTAMP NOT NULL, decision VARCHAR, label JSON, author VARCHAR,
+            decided_at TIMESTAMP, note VARCHAR, PRIMARY KEY (request_id, idx))""",
     ),
 )
 _LATEST_PER_ALIAS = ("QUALIFY row_number() OVER (PARTITION BY family, slice, alias "
@@ -341,6 +363,59 @@ class Catalog:
         with self.connect() as conn:
             return logged_traffic(conn, since)
 
+    def save_labels(self, rows: list[LabelRow], actor: str) -> int:
+        """Store true labels of logged predictions, audited; how many matched one."""
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            try:
+                matched = save_labels(conn, rows)
+                _insert_audit(conn, actor, "labels", rows[0].source if rows else "",
+                              {"received": len(rows), "matched": matched})
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return matched
+
+    def labelled_predictions(self, versions: list[str] | None = None) -> pl.DataFrame:
+        with self.connect() as conn:
+            return labelled_predictions(conn, versions)
+
+    def unreviewed(self) -> pl.DataFrame:
+        with self.connect() as conn:
+            return unreviewed(conn)
+
+    def family_versions(self, family: str) -> list[str]:
+        """Every model version trained on any version of the dataset ``family``."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT m.version FROM models m JOIN datasets d ON d.content_hash = "
+                "m.dataset_hash WHERE d.name = $1 ORDER BY m.created_at", [family]).fetchall()
+        return [r[0] for r in rows]
+
+    def enqueue_reviews(self, items: list[QueueItem]) -> int:
+        with self.connect() as conn:
+            return enqueue(conn, items)
+
+    def review_queue(self, pending_only: bool = True) -> pl.DataFrame:
+        with self.connect() as conn:
+            return review_queue(conn, pending_only)
+
+    def decide_review(self, request_id: str, index: int, decision: str, label: Any = None,
+                      author: str = "autopipe", note: str | None = None) -> dict[str, Any]:
+        """Confirm, correct or skip a queued prediction, with its audit entry."""
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            try:
+                change = decide(conn, request_id, index, decision, label, author, note)
+                _insert_audit(conn, author, f"review_{decision}", f"{request_id}:{index}",
+                              change)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return change
+
     def slice_results(self, run_id: str) -> pl.DataFrame:
         """Per slice of a run: its own model (if any), the version serving it, why, and the
         test metrics of both models on its held-out rows (JSON)."""
@@ -386,7 +461,8 @@ class Catalog:
     def table_counts(self) -> dict[str, int]:
         """Row count of every catalog table: what tests use to prove a failure wrote nothing."""
         tables = ("datasets", "runs", "trials", "evaluations", "models", "stage_resources",
-                  "audit_log", "profiles", "slice_results", "alerts", "prediction_log")
+                  "audit_log", "profiles", "slice_results", "alerts", "prediction_log", "labels",
+                  "review_queue")
         with self.connect() as conn:
             return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                     for t in tables}
