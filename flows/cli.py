@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 
 from flows.analysis_cli import analysis_app, print_alerts
-from flows.console import err, fmt, json_safe, load_settings, out
+from flows.console import err, fmt, json_safe, load_settings, out, prefect_api
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.store import Catalog
@@ -58,20 +58,6 @@ class PreferChoice(StrEnum):
     accurate = "accurate"
 
 
-def _prefect_api(settings: Settings) -> str:
-    """Use the user's PREFECT_API_URL, else this home's local server (started once)."""
-    if os.environ.get("PREFECT_API_URL"):
-        return os.environ["PREFECT_API_URL"]
-    from flows.local_server import api_url, ensure_server
-
-    url = api_url(settings.prefect_home)
-    if url is None:
-        with err.status("Starting the local Prefect server (once; it keeps running)…"):
-            url = ensure_server(settings.prefect_home, settings.logs_dir / "prefect-server.log")
-    os.environ["PREFECT_API_URL"] = url
-    return url
-
-
 def train_once(settings: Settings, source: str, target: str, show_progress: bool,
                **options: Any) -> dict[str, Any]:
     """Run the train flow in this process against the Prefect server; ``options`` are the
@@ -80,7 +66,7 @@ def train_once(settings: Settings, source: str, target: str, show_progress: bool
     from flows.core.ingest import check_source
 
     check_source(source, target, options.get("query"))
-    _prefect_api(settings)
+    prefect_api(settings)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     from flows.progress_display import RunProgress
     from flows.train_flow import train
@@ -302,7 +288,7 @@ def demo(budget: Annotated[float, typer.Option(help="Search budget in seconds.")
 @server_app.command("start")
 def server_start() -> None:
     """Start (or find) the local Prefect server and print its API address."""
-    out.print(_prefect_api(load_settings()))
+    out.print(prefect_api(load_settings()))
 
 
 @server_app.command("stop")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 from rich.console import Console
@@ -36,3 +37,17 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list):
         return [json_safe(v) for v in value]
     return value
+
+
+def prefect_api(settings: Settings) -> str:
+    """Use the user's PREFECT_API_URL, else this home's local server (started once)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    from flows.local_server import api_url, ensure_server
+
+    url = api_url(settings.prefect_home)
+    if url is None:
+        with err.status("Starting the local Prefect server (once; it keeps running)…"):
+            url = ensure_server(settings.prefect_home, settings.logs_dir / "prefect-server.log")
+    os.environ["PREFECT_API_URL"] = url
+    return url

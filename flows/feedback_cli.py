@@ -13,7 +13,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from flows.console import err, fmt, json_safe, load_settings, out
+from flows.console import err, fmt, json_safe, load_settings, out, prefect_api
 from flows.core.errors import AutopipeError
 from flows.core.store import Catalog
 
@@ -63,6 +63,70 @@ def labels(
     from flows.monitor_cli import print_performance
 
     print_performance(performance)
+
+
+@feedback_app.command()
+def retrain(
+    dataset: Annotated[str | None, typer.Option(help="Dataset name (default: the newest "
+                                                     "model's dataset).")] = None,
+    budget: Annotated[float | None, typer.Option(help="Search budget in seconds (default: "
+                                                      "the champion's).")] = None,
+    auto_promote: Annotated[bool | None, typer.Option(
+        "--auto-promote/--no-auto-promote",
+        help="Promote without a person when the challenger gains at least --min-gain "
+             "(default: AUTOPIPE_FEEDBACK__AUTO_PROMOTE, off).")] = None,
+    min_gain: Annotated[float | None, typer.Option(help="Gain automatic promotion needs.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Train a challenger on the data plus labelled and corrected predictions; compare it
+    with the champion on fresh labelled rows and recommend (or make) the promotion."""
+    import os
+
+    from flows.progress_display import RunProgress
+
+    settings = load_settings()
+    prefect_api(settings)
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    from flows.retrain_flow import retrain as retrain_flow
+
+    def run_flow() -> dict[str, Any]:
+        return retrain_flow(dataset=dataset, budget_s=budget, auto_promote=auto_promote,
+                            min_gain=min_gain)
+
+    if as_json:
+        print(json.dumps(json_safe(run_flow()), default=str))
+        return
+    with RunProgress(err):
+        result = run_flow()
+    _print_retrain(result)
+
+
+def _print_retrain(result: dict[str, Any]) -> None:
+    verdict, feedback = result["verdict"], result["feedback"]
+    table = Table("measure", "champion", "challenger",
+                  title=f"Retrained {result['dataset']}: {result['champion']} vs "
+                        f"{result['challenger']}")
+    gate = verdict["gate"]
+    if gate:
+        table.add_row(f"{gate['metric']} on {gate['rows']} fresh rows", fmt(gate["champion"]),
+                      fmt(gate["challenger"]))
+    for part in ("trained", "fresh"):
+        table.add_row(f"follows corrections ({part})",
+                      fmt(verdict["agreement"]["champion"][part], 3),
+                      fmt(verdict["agreement"]["challenger"][part], 3))
+    out.print(table)
+    out.print(f"{feedback['labelled']} labelled predictions ({feedback['corrected']} "
+              f"corrections): {feedback['trained_on']} trained on, {verdict['fresh_rows']} "
+              "kept fresh")
+    if result["promoted"]:
+        out.print(f"[green]promoted[/] {result['challenger']} automatically "
+                  f"(gain {verdict['gain']:.4f})")
+    elif verdict["recommend_promotion"]:
+        out.print(f"[green]recommended[/] {verdict['description']}. Promote it: "
+                  f"autopipe promote {result['challenger']} --reason TEXT")
+    else:
+        out.print(f"[yellow]not recommended[/] {verdict['description']}")
+    err.print(f"report: {result['report']}")
 
 
 @review_app.callback()

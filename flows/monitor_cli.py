@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -29,18 +28,14 @@ def monitor(
         help="Only the last N hours of traffic (default: all logged traffic).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Ingest the service's prediction logs and check each model and slice for drift."""
-    from flows.core.drift import Thresholds
-    from flows.core.monitor import run_monitor
+    """Ingest the service's prediction logs; check drift, data quality, service health and
+    live performance per model and slice; raise alerts; refill the review queue."""
+    from flows.core.monitor import monitor_home
 
     settings = load_settings()
-    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=hours) if hours else None
     limits = settings.monitor
     with err.status("Checking the prediction logs…"):
-        result = run_monitor(Catalog(settings.catalog_path), settings.logs_dir / "predictions",
-                             Thresholds(limits.psi, limits.p_value, limits.min_rows,
-                                        limits.rejected_rate, limits.latency_p99_ms), since,
-                             settings.feedback)
+        result = monitor_home(settings, hours)
     if as_json:
         print(json.dumps(json_safe(result.as_dict())))
         return

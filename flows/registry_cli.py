@@ -18,7 +18,7 @@ from rich.table import Table
 from flows.console import err, fmt, json_safe, load_settings, out
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
-from flows.core.release import write_release
+from flows.core.release import make_champion, write_release
 from flows.core.store import GLOBAL_SLICE, AliasChange, Catalog
 from flows.environment import tool_environment
 
@@ -78,14 +78,8 @@ def promote(
             f"{version} does not beat the champion {champion}: {result.describe()}",
             "train a better model, or promote anyway with --force --reason TEXT")
     detail = {"gate": result.as_dict() if result else None, "forced": force}
-    actor = getpass.getuser()
-    catalog.change_alias(AliasChange(family, GLOBAL_SLICE, "champion", version,
-                                     "force-promote" if force else "promote", actor,
-                                     reason), detail)
-    if catalog.aliases(family).get((GLOBAL_SLICE, "challenger")) == version:
-        catalog.change_alias(AliasChange(family, GLOBAL_SLICE, "challenger", None, "promote",
-                                         actor, f"{version} became champion"))
-    write_release(catalog, family, settings.releases_dir)
+    make_champion(catalog, family, version, "force-promote" if force else "promote",
+                  getpass.getuser(), reason, detail, settings.releases_dir)
     err.print(f"[green]promoted[/] {version} to champion of {family!r}"
               + (f" ({result.describe()})" if result else " (no champion before)"))
 
@@ -115,18 +109,25 @@ def rollback(
 
 
 def _gate(settings: Settings, catalog: Catalog, champion: str, challenger: str) -> GateResult:
-    """Both models on the challenger's held-out rows, rebuilt from its dataset snapshot."""
+    """Both models on the same held-out rows: a retrained challenger's fresh labelled rows,
+    else the challenger's test part, rebuilt from its dataset snapshot."""
     from flows.core.model import load_model
     from flows.core.promotion import gate, held_out_rows
-    from flows.core.registry import read_card
+    from flows.core.registry import read_card, read_fresh_rows
+    from flows.core.retraining import fresh_features
 
     challenger_record = catalog.model(challenger)
-    card = read_card(challenger_record.artifact_path)
-    dataset = catalog.datasets().filter(pl.col("content_hash") == challenger_record.dataset_hash)
-    snapshot = pl.read_parquet(dataset["snapshot_path"][0])
-    features, labels = held_out_rows(snapshot, challenger_record.target,
-                                      card.get("test_size", settings.search.test_size),
-                                      card.get("seed", settings.search.seed))
+    fresh = read_fresh_rows(challenger_record.artifact_path)
+    if fresh is not None:
+        features, labels = fresh_features(fresh, challenger_record.target)
+    else:
+        card = read_card(challenger_record.artifact_path)
+        dataset = catalog.datasets().filter(
+            pl.col("content_hash") == challenger_record.dataset_hash)
+        snapshot = pl.read_parquet(dataset["snapshot_path"][0])
+        features, labels = held_out_rows(snapshot, challenger_record.target,
+                                          card.get("test_size", settings.search.test_size),
+                                          card.get("seed", settings.search.seed))
     return gate(load_model(catalog.model(champion).artifact_path),
                 load_model(challenger_record.artifact_path), features, labels,
                 settings.registry.promotion_margin)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from flows.core.config import FeedbackSettings
+from flows.core.config import FeedbackSettings, Settings
 from flows.core.data_quality import QualityIssue, latency_percentiles, quality_issues
 from flows.core.drift import FeatureDrift, Thresholds, feature_drift, psi
 from flows.core.feedback import LivePerformance, live_performance, performance_alert
@@ -79,6 +79,17 @@ class MonitorResult:
                      "prediction_psi": g.prediction_psi,
                      "features": [vars(f) for f in g.features],
                      "quality": [vars(q) for q in g.quality]} for g in self.groups]}
+
+
+def monitor_home(settings: Settings, hours: float | None) -> MonitorResult:
+    """``run_monitor`` over a home's catalog and service logs, with its configured limits,
+    on the last ``hours`` of traffic (all of it when None)."""
+    limits = settings.monitor
+    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=hours) if hours else None
+    return run_monitor(Catalog(settings.catalog_path), settings.logs_dir / "predictions",
+                       Thresholds(limits.psi, limits.p_value, limits.min_rows,
+                                  limits.rejected_rate, limits.latency_p99_ms),
+                       since, settings.feedback)
 
 
 def run_monitor(catalog: Catalog, logs_dir: Path, thresholds: Thresholds,

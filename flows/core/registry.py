@@ -23,6 +23,8 @@ CARD_FILE = "card.json"
 CARD_MARKDOWN_FILE = "card.md"
 HELD_OUT_FILE = "held_out.parquet"
 REFERENCE_FILE = "reference.parquet"
+FRESH_FILE = "fresh_held_out.parquet"
+"""A retrained challenger's fresh labelled rows: what its promotion gate is judged on."""
 REFERENCE_ROWS = 5_000
 
 
@@ -69,6 +71,20 @@ def read_reference(directory: Path) -> pd.DataFrame | None:
 
     path = directory / REFERENCE_FILE
     return pd.read_parquet(path) if path.exists() else None
+
+
+def save_fresh_rows(directory: Path, rows: pl.DataFrame) -> None:
+    partial = directory / f".{FRESH_FILE}.partial-{os.getpid()}"
+    rows.write_parquet(partial)
+    os.replace(partial, directory / FRESH_FILE)
+
+
+def read_fresh_rows(directory: Path) -> pl.DataFrame | None:
+    """A retrained version's fresh rows, or None for a version that has none."""
+    import polars as pl
+
+    path = directory / FRESH_FILE
+    return pl.read_parquet(path) if path.exists() else None
 
 
 def read_card(directory: Path) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from flows.core.errors import ModelNotFoundError
 from flows.core.registry import model_version_slug
-from flows.core.store import GLOBAL_SLICE, Catalog
+from flows.core.store import GLOBAL_SLICE, AliasChange, Catalog
 
 
 def release_path(releases_dir: Path, family: str) -> Path:
@@ -73,3 +73,15 @@ def read_release(path: Path) -> dict[str, Any]:
     document["artifacts"] = {v: str((path.parent / p).resolve())
                              for v, p in document["artifacts"].items()}
     return document
+
+
+def make_champion(catalog: Catalog, family: str, version: str, action: str, actor: str,
+                  reason: str | None, detail: dict[str, Any], releases_dir: Path) -> None:
+    """Point the global champion at ``version`` (no longer the challenger, if it was), with
+    the audit entries, and rewrite the release a running service watches."""
+    catalog.change_alias(AliasChange(family, GLOBAL_SLICE, "champion", version, action, actor,
+                                     reason), detail)
+    if catalog.aliases(family).get((GLOBAL_SLICE, "challenger")) == version:
+        catalog.change_alias(AliasChange(family, GLOBAL_SLICE, "challenger", None, action,
+                                         actor, f"{version} became champion"))
+    write_release(catalog, family, releases_dir)

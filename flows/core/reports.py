@@ -28,13 +28,13 @@ def run_report_path(reports_dir: Path, run_id: str) -> Path:
 
 
 def write_data_report(profile: dict[str, Any], dataset: DatasetRef, path: Path) -> Path:
-    return _write(path, data_report_html(profile, dataset.name, dataset.content_hash))
+    return write_html(path, data_report_html(profile, dataset.name, dataset.content_hash))
 
 
 def write_run_report(catalog: Catalog, run_id: str, reports_dir: Path) -> Path:
     """(Re)build a run's report from what the run stored."""
     facts = run_facts(catalog, run_id)
-    return _write(run_report_path(reports_dir, run_id), run_report_html(facts))
+    return write_html(run_report_path(reports_dir, run_id), run_report_html(facts))
 
 
 def run_facts(catalog: Catalog, run_id: str) -> RunFacts:
@@ -54,7 +54,7 @@ def run_facts(catalog: Catalog, run_id: str) -> RunFacts:
                     slices=catalog.slice_results(run_id))
 
 
-def _write(path: Path, text: str) -> Path:
+def write_html(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     partial.write_text(text, encoding="utf-8")

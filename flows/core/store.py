@@ -223,6 +223,11 @@ class Catalog:
                 conn.execute("ROLLBACK")
                 raise
 
+    def audit(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
+        """An audit entry for something done outside the other writes (a retraining)."""
+        with self.connect() as conn:
+            _insert_audit(conn, actor, action, subject, detail)
+
     # -- reads ----------------------------------------------------------------------------
 
     def aliases(self, family: str) -> dict[tuple[str, str], str]:
