@@ -417,7 +417,7 @@ def run_cli(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         err.print("aborted")
         return 1
     except (typer.Exit, SystemExit) as exc:

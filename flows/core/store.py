@@ -421,6 +421,11 @@ class Catalog:
                 raise
         return change
 
+    def audit_log(self) -> pl.DataFrame:
+        """Every audited action, oldest first."""
+        with self.connect() as conn:
+            return conn.sql("SELECT * FROM audit_log ORDER BY occurred_at").pl()
+
     def slice_results(self, run_id: str) -> pl.DataFrame:
         """Per slice of a run: its own model (if any), the version serving it, why, and the
         test metrics of both models on its held-out rows (JSON)."""

@@ -86,3 +86,12 @@ def test_drift_alert_fires_for_the_shifted_feature_and_slice_only(
     stored = catalog.alerts().filter(alert_id=fare["alert_id"]).row(0, named=True)
     assert (stored["status"], stored["assignee"]) == ("resolved", "ana")
     assert [n["note"] for n in json.loads(stored["notes"])] == ["looking", "fare feed fixed"]
+
+
+def test_retrain_without_labels_says_how_to_get_them(
+        trained: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+    catalog = Catalog(Settings().catalog_path)
+    before = catalog.table_counts()
+    code, _, err = cli(["retrain", "--dataset", trained["binary"]["dataset"]], capsys)
+    assert code == 2 and "no labelled predictions" in err and "autopipe labels" in err
+    assert catalog.table_counts() == before
