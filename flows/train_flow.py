@@ -27,6 +27,7 @@ from flows.core.ensemble import Prefer
 from flows.core.evaluate import MAIN_METRIC
 from flows.core.ingest import remove_snapshot
 from flows.core.lineage import code_lineage
+from flows.core.live_runs import LiveRun
 from flows.core.policy import load_policy
 from flows.core.reports import data_report_path
 from flows.core.slices import MIN_SLICE_ROWS, SlicePlan, plan_slices
@@ -49,11 +50,21 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
     ``dask`` is 'local' or a scheduler address); each is held to the first of ``policies``
     (YAML files) that governs it."""
     settings = Settings()
+    run_id = uuid.uuid4().hex[:12]
+    with LiveRun(settings.live_dir, run_id, {"source": source, "target": target,
+                                             "name": name, "budget_s": budget_s}):
+        return _train(settings, run_id, source, target, budget_s, name, seed, query, metric,
+                      prefer, refit, slice_by, min_slice_rows, policies, workers, dask)
+
+
+def _train(settings: Settings, run_id: str, source: str, target: str, budget_s: float | None,
+           name: str | None, seed: int | None, query: str | None, metric: str | None,
+           prefer: Prefer, refit: bool, slice_by: list[str] | None, min_slice_rows: int,
+           policies: list[str] | None, workers: int, dask: str | None) -> dict[str, Any]:
     rules = [load_policy(Path(path)) for path in policies or []]
     budget = budget_s if budget_s is not None else settings.search.budget_s
     seed = settings.search.seed if seed is None else seed
     n_jobs = settings.search.n_jobs
-    run_id = uuid.uuid4().hex[:12]
     started_at, clock = datetime.now(), time.monotonic()
     usages: list[StageUsage] = []
     with ExitStack() as undo:

@@ -21,6 +21,15 @@ FALSE_TOKENS = ("false", "no", "n", "f")
 CANDIDATE_ROWS = 20_000
 
 
+def clean_value(value: Any) -> Any:
+    """What ingest does to one text value (trimmed; a missing-value token becomes None), for
+    the records that reach a model later: served, logged, labelled. Other values pass."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    return None if text in MISSING_TOKENS else text
+
+
 @dataclass(frozen=True)
 class ColumnReport:
     name: str

@@ -131,6 +131,11 @@ class Settings(BaseSettings):
         return self.root / "logs"
 
     @property
+    def live_dir(self) -> Path:
+        """Runs in progress (flows/core/live_runs.py)."""
+        return self.root / "live"
+
+    @property
     def bentoml_home(self) -> Path:
         return self.root / "bentoml"
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from flows.core.cleaning import clean_value
 from flows.core.errors import SourceError
 from flows.core.evaluate import MAIN_METRIC, classification_metrics, regression_metrics
 from flows.core.feedback_store import LabelRow
@@ -50,9 +51,9 @@ def read_labels_file(path: Path, targets: set[str], source: str,
                           f"name it 'label' or after the target ({', '.join(sorted(targets))})")
     indices = frame["index"] if "index" in frame.columns else pl.repeat(0, frame.height,
                                                                          eager=True)
-    rows = [LabelRow(str(request), int(index), label, source, author)
+    rows = [LabelRow(str(request), int(index), clean_value(label), source, author)
             for request, index, label in zip(frame["request_id"], indices, frame[label_column],
-                                             strict=True) if label is not None]
+                                             strict=True) if clean_value(label) is not None]
     if not rows:
         raise SourceError(f"{path.name} has no labelled rows", "fill in the label column")
     return rows

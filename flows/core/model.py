@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from flows.core.cleaning import clean_value
 from flows.core.errors import InputValidationError, ModelNotFoundError
 from flows.core.types import Task
 
@@ -150,7 +151,10 @@ def check_records(records: Sequence[Mapping[str, Any]]) -> None:
 
 
 def coerce_column(values: pd.Series, column: str, kind: str) -> pd.Series:
-    """One input column as its training type; a value that cannot be is an error naming it."""
+    """One input column as its training type, text cleaned as ingest cleaned it; a value that
+    cannot be converted is an error naming it."""
+    if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+        values = values.astype(object).map(clean_value)
     if kind == "number":
         converted = pd.to_numeric(values, errors="coerce").astype(float)
         expected = "a number"

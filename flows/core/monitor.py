@@ -151,7 +151,8 @@ def _group_drift(catalog: Catalog, version: str, slice_name: str, rows: pl.DataF
     if reference is None:
         return None
     model = _model(artifact)
-    current = pd.DataFrame([json.loads(f) for f in rows["features"].to_list()])
+    current = model.validate_frame(
+        pd.DataFrame([json.loads(f) for f in rows["features"].to_list()]))  # as served
     drifts = feature_drift(reference, current, model.input_schema, thresholds)
     predictions = [json.loads(r)["prediction"] for r in rows["result"].to_list()]
     return GroupDrift(version, slice_name, rows.height, drifts,

@@ -68,7 +68,9 @@ def _score(model: FittedModel, features: pd.DataFrame, labels: np.ndarray, metri
         predicted = np.asarray(model.pipeline.predict(features[list(model.input_schema)]))
         return regression_metrics(np.asarray(labels, dtype=float), predicted)[metric]
     index = {str(c): i for i, c in enumerate(model.classes)}
-    known = np.array([str(label) in index for label in labels])
+    known = np.array([str(label) in index for label in labels], dtype=bool)
+    if not known.any():
+        return float("nan")  # no row of a class the model knows: nothing to score it on
     y = np.array([index[str(label)] for label in labels[known]])
     proba = model.predict_proba(features[known])
     return classification_metrics(y, proba, model.task).get(metric, float("nan"))

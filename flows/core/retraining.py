@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from flows.core.cleaning import clean_value
 from flows.core.errors import AutopipeError
 from flows.core.model import FittedModel
 from flows.core.promotion import GateResult, gate
@@ -29,10 +30,10 @@ def feedback_table(labelled: pl.DataFrame, schema: pl.Schema, target: str) -> pl
     """Labelled predictions as rows of the training table: the logged features cast to the
     training columns (extra fields dropped, absent ones null), the label as the target."""
     records = [json.loads(f) for f in labelled["features"].to_list()]
-    columns = {name: pl.Series(name, [r.get(name) for r in records], strict=False)
+    columns = {name: pl.Series(name, [clean_value(r.get(name)) for r in records], strict=False)
                .cast(dtype, strict=False)
                for name, dtype in schema.items() if name != target}
-    labels = pl.Series(target, [json.loads(v) for v in labelled["label"].to_list()],
+    labels = pl.Series(target, [clean_value(json.loads(v)) for v in labelled["label"]],
                        strict=False).cast(schema[target], strict=False)
     return pl.DataFrame(columns).with_columns(labels, pl.Series(
         CORRECTED, labelled["corrected"].to_list(), dtype=pl.Boolean)).select(

@@ -49,6 +49,19 @@ def test_null_values_are_allowed() -> None:
     assert len(out) == 1
 
 
+def test_records_are_cleaned_as_ingest_cleaned_the_training_rows() -> None:
+    """Padded text and missing-value tokens mean what they meant at ingest (adult's
+    ' Private' was 'Private' to the model, '?' was missing)."""
+    model = small_model()
+    frame = model.frame_from_records([{"age": " 61 ", "sex": " f "},
+                                      {"age": "?", "sex": "NA"}])
+    assert frame["sex"].tolist() == ["f", None]
+    assert frame["age"].iloc[0] == 61.0 and np.isnan(frame["age"].iloc[1])
+    padded = model.predict_frame(model.frame_from_records([{"age": 65, "sex": " f"}]))
+    clean = model.predict_frame(model.frame_from_records([{"age": 65, "sex": "f"}]))
+    assert padded.equals(clean)
+
+
 def test_saved_model_reloads_with_the_same_predictions(tmp_path: object) -> None:
     from pathlib import Path
 

@@ -1,0 +1,89 @@
+"""Runs in progress, visible to any process: ``<home>/live/<run id>.json``.
+
+A run writes its catalog rows only when it finishes, in one transaction. Until then this
+file says what it is doing (stage, best score so far), rewritten atomically on each progress
+event; it is removed when the run is recorded, and says 'failed' (with the error) when the run
+failed. The TUI lists these beside the catalog's runs, from the CLI, a deployment or itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import psutil
+
+from flows.core.progress import LOGGER, ProgressEvent
+
+MIN_INTERVAL_S = 0.5
+"""A new stage or best score is written at once; other events at most this often."""
+
+
+class LiveRun(logging.Handler):
+    """Context manager around a run: keeps its live file current."""
+
+    def __init__(self, directory: Path, run_id: str, facts: dict[str, Any]) -> None:
+        super().__init__(logging.INFO)
+        self.path = directory / f"{run_id}.json"
+        self.state: dict[str, Any] = {
+            "run_id": run_id, "pid": os.getpid(), "status": "running", "stage": "starting",
+            "best": None, "started_at": datetime.now().isoformat(timespec="seconds")} | facts
+        self.written = 0.0
+
+    def __enter__(self) -> LiveRun:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._write()
+        LOGGER.addHandler(self)
+        LOGGER.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        LOGGER.removeHandler(self)
+        if exc is None:
+            self.path.unlink(missing_ok=True)
+            return
+        self.state |= {"status": "failed", "error": str(exc) or type(exc).__name__}
+        self._write()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event: ProgressEvent | None = getattr(record, "progress", None)
+        if event is None:
+            return
+        before = (self.state["stage"], self.state["best"])
+        self.state["stage"] = event.stage
+        if event.best_score is not None:
+            self.state["best"] = {"learner": event.best_learner, "metric": event.metric,
+                                  "score": event.best_score, "elapsed_s": event.elapsed_s,
+                                  "budget_s": event.budget_s}
+        if before != (self.state["stage"], self.state["best"]) \
+                or time.monotonic() - self.written >= MIN_INTERVAL_S:
+            self._write()
+
+    def _write(self) -> None:
+        self.state["updated_at"] = datetime.now().isoformat(timespec="seconds")
+        partial = self.path.with_name(f".{self.path.name}.partial")
+        partial.write_text(json.dumps(self.state, default=str))
+        os.replace(partial, self.path)
+        self.written = time.monotonic()
+
+
+def live_runs(directory: Path) -> list[dict[str, Any]]:
+    """Runs in progress or failed, newest first; a 'running' run whose process is gone is
+    shown as 'stopped'."""
+    found = []
+    for path in directory.glob("*.json") if directory.exists() else []:
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue  # replaced while reading: the next poll sees the new one
+        if state.get("status") == "running" and not psutil.pid_exists(int(state["pid"])):
+            state["status"] = "stopped"
+        found.append(state)
+    return sorted(found, key=lambda s: s.get("started_at", ""), reverse=True)
