@@ -39,7 +39,7 @@ def shifted(frame: pd.DataFrame) -> pd.DataFrame:
     """The live truth: in the never-married segment, >50K exactly at 40+ hours a week."""
     segment = frame["marital-status"].str.strip() == "Never-married"
     rich = frame["hours-per-week"] >= 40
-    label = np.where(rich, " >50K", " <=50K")
+    label = np.where(rich, ">50K", "<=50K")
     return frame.assign(income=np.where(segment, label, frame[TARGET]))
 
 
@@ -103,6 +103,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="autopipe-bench-feedback-"))
     home = work / "home"
     frame = pd.read_csv(args.data)
+    # adult's test half spells its labels '<=50K.' and '>50K.': one spelling for both halves.
+    frame[TARGET] = frame[TARGET].str.strip().str.rstrip(".")
     history, live = frame.iloc[: len(frame) * 6 // 10], shifted(frame.iloc[len(frame) * 6 // 10:])
     live = live.sample(frac=1.0, random_state=0)
     evaluation, traffic = live.iloc[:EVAL_ROWS], live.iloc[EVAL_ROWS:]

@@ -101,9 +101,12 @@ HELP = """\
 | enter | runs | the run's detail: leaderboard, metrics, slices, charts |
 | o | run detail | open the HTML report in a browser |
 | n | runs | start a run (a file and a target) in the background |
+| space / c / Esc | resources | mark a run / compare the two marked / clear the marks |
+| b / t | resources | stages as bars / each stage over time |
+| a / c / v | data | alerts / columns and a histogram / back to the versions |
 | p / b | models | promote / roll back, with a reason for the audit log |
-| a / g / e / x | alerts | acknowledge / assign / note / resolve |
-| c / w / k | review | confirm / correct / skip the prediction |
+| a / g / e / x / v | alerts | acknowledge / assign / note / resolve / its review queue |
+| c / w / k | review | confirm / correct / skip the prediction (Esc: the whole queue) |
 | ? | anywhere | this help |
 | q | anywhere | quit |
 

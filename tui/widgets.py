@@ -23,6 +23,7 @@ class TableScreen(Screen[None]):
     load rows (``load``, runs in a thread), which columns to show (``COLUMNS``: header and
     how to format a row), and may add panes below with ``compose_detail``."""
 
+    AUTO_FOCUS = "#table"  # not the (hidden) filter box: keys act on the list
     TITLE_TEXT = ""
     EMPTY_TEXT = ""
     KEY = "id"
@@ -60,6 +61,7 @@ class TableScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.query_one("#empty", Static).display = False  # until the first load says so
         self.query_one("#table", DataTable).add_columns(*(h for h, _ in self.COLUMNS))
         self.action_refresh()
 

@@ -39,5 +39,6 @@ def tui_home(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> dict
 async def settle(app: AutopipeApp) -> None:
     """Let the thread workers finish and their results reach the widgets."""
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        await asyncio.gather(*(worker.wait() for worker in app.workers),
+                             return_exceptions=True)  # a cancelled worker is not a failure
         await asyncio.sleep(0.05)

@@ -1,96 +1,205 @@
-"""The runs screen: every run, and for the highlighted one its metrics and resources."""
+"""The runs screen: every recorded run with its score against the best baseline, and the runs
+in progress on top, polled from their live files every second so a running run's stage and
+best score so far move while you watch.
+
+The catalog is read again only when a live run leaves its file (it was just recorded), not
+on every poll: a live file is a cheap JSON read, the catalog a locked DuckDB connection.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+from textual.worker import Worker
 
-from flows.core.store import Catalog
-from tui.data import RunDetail, load_detail, load_runs
+from flows.core.config import Settings
+from flows.core.live_runs import live_runs
+from tui.reads.runs import live_rows, merge_runs, recorded_runs
+from tui.screens.start_run import StartRunModal
+from tui.widgets import TableScreen, fmt
 
-EMPTY_TEXT = "No runs yet. Start one from a shell:  autopipe run PATH --target COLUMN"
+POLL_S = 1.0
+STATUS_STYLE = {"completed": "green", "running": "bold yellow", "failed": "bold red",
+                "stopped": "magenta"}
 
 
-def fmt(value: float | None, digits: int = 4) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+class RunsScreen(TableScreen):
+    TITLE_TEXT = "Runs"
+    EMPTY_TEXT = ("No runs yet. Press n to start one (a file and a target), or from a shell:"
+                  "  autopipe run PATH --target COLUMN")
+    KEY = "run_id"
+    COLUMNS: ClassVar[list[tuple[str, str]]] = [
+        ("status", "status"), ("dataset", "dataset"), ("task", "task"),
+        ("metric", "main_metric"), ("score", "model_score"), ("baseline", "baseline_score"),
+        ("beats", "beats"), ("model", "learner"), ("time", "duration_s"),
+        ("started", "started_at"), ("run", "run_id")]
+    """The score against the baseline first: what fits in 80 columns."""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Detail", priority=True),
+        Binding("n", "new_run", "New run"),
+    ]
+    DEFAULT_CSS = """
+    RunsScreen #table { height: 1fr; }
+    RunsScreen #summary { height: auto; padding: 0 1; background: $boost; }
+    """
 
-
-class RunsScreen(Screen[None]):
-    BINDINGS = [Binding("r", "refresh", "Refresh")]
-
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.catalog = catalog
-        self.runs: dict[str, dict[str, Any]] = {}
+        self.live_ids: set[str] = set()
+        self.poller: Worker[None] | None = None
+        self.clock = datetime.now()
+        """What ages and running durations count to: read once per load or poll."""
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Runs", classes="title")
-        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
-        yield Static(EMPTY_TEXT, id="empty")
-        with Horizontal(id="detail"):
-            with Vertical():
-                yield Static("Metrics (held-out test part)", classes="title")
-                yield DataTable(id="metrics")
-            with Vertical():
-                yield Static("Resources per stage", classes="title")
-                yield DataTable(id="resources")
-        yield Footer()
+    @property
+    def settings(self) -> Settings:
+        return self.app.settings  # type: ignore[attr-defined, no-any-return]
+
+    def now(self) -> datetime:
+        return self.app.now()  # type: ignore[attr-defined, no-any-return]
+
+    def compose_detail(self) -> ComposeResult:
+        yield Static("", id="summary")
 
     def on_mount(self) -> None:
-        table = self.query_one("#runs", DataTable)
-        table.add_columns("run", "dataset", "task", "model", "metric", "score", "baseline",
-                          "seconds", "started")
-        self.query_one("#resources", DataTable).add_columns(
-            "stage", "wall s", "cpu s", "peak MB")
-        self.action_refresh()
+        """(Textual runs TableScreen.on_mount first, by itself.)"""
+        self.set_interval(POLL_S, self.tick)
 
-    def action_refresh(self) -> None:
-        self.load_runs()
+    # -- loading ------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="runs", exit_on_error=False)
-    def load_runs(self) -> None:
-        rows = load_runs(self.catalog)
-        self.app.call_from_thread(self.show_runs, rows)
+    def load(self) -> list[dict[str, Any]]:
+        recorded = recorded_runs(self.catalog)
+        live = live_rows(live_runs(self.settings.live_dir), self.now())
+        return merge_runs(recorded, live)
 
-    def show_runs(self, rows: list[dict[str, Any]]) -> None:
-        self.runs = {row["run_id"]: row for row in rows}
-        table = self.query_one("#runs", DataTable)
-        table.clear()
-        for row in rows:
-            table.add_row(row["run_id"], row["dataset"], row["task"], row["learner"] or "",
-                          row["main_metric"], fmt(row["model_score"]),
-                          fmt(row["baseline_score"]), fmt(row["duration_s"], 1),
-                          f"{row['started_at']:%Y-%m-%d %H:%M}", key=row["run_id"])
-        self.query_one("#empty", Static).display = not rows
-        self.query_one("#detail").display = bool(rows)
+    def show_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.clock = self.now()
+        self.live_ids = {row["run_id"] for row in rows if row["live"]}
+        super().show_rows(rows)
+
+    def tick(self) -> None:
+        """Poll the live files, unless the last poll is still out (a busy machine)."""
+        if self.poller is None or self.poller.is_finished:
+            self.poller = self.poll_live()
+
+    @work(thread=True, group="live", exit_on_error=False)
+    def poll_live(self) -> None:
+        states = live_runs(self.settings.live_dir)
+        self.app.call_from_thread(self.show_live, states)
+
+    def show_live(self, states: list[dict[str, Any]]) -> None:
+        """Merge the live files into the rows; redraw only when a cell changed, reload the
+        catalog when a live run is gone (recorded, or its file removed)."""
+        self.clock = self.now()
+        live = live_rows(states, self.clock)
+        if self.live_ids - {row["run_id"] for row in live}:
+            self.action_refresh()
+        rows = merge_runs([row for row in self.rows if not row["live"]], live)
+        if [self.cells(r) for r in rows] != [self.cells(r) for r in self.rows]:
+            self.show_rows(rows)
+
+    # -- formatting ---------------------------------------------------------------------
+
+    def cells(self, row: dict[str, Any]) -> list[Any]:
+        return [_status(row), row["dataset"], row["task"] or "", row["main_metric"] or "",
+                fmt(row["model_score"]), fmt(row["baseline_score"]), _beats(row["beats"]),
+                row["learner"] or "", _duration(row["duration_s"]),
+                _age(row["started_at"], self.clock), row["run_id"]]
+
+    def on_rows_shown(self) -> None:
+        self.show_summary()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "runs" and event.row_key.value in self.runs:
-            run = self.runs[event.row_key.value]
-            self.load_detail(run["run_id"], run["main_metric"])
+        self.show_summary()
 
-    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
-    def load_detail(self, run_id: str, main_metric: str) -> None:
-        detail = load_detail(self.catalog, run_id, main_metric)
-        self.app.call_from_thread(self.show_detail, detail)
+    def show_summary(self) -> None:
+        row = self.highlighted()
+        summary = self.query_one("#summary", Static)
+        summary.display = row is not None
+        if row is not None:
+            summary.update(_summary(row))
 
-    def show_detail(self, detail: RunDetail) -> None:
-        metrics = self.query_one("#metrics", DataTable)
-        metrics.clear(columns=True)
-        metrics.add_columns("metric", *(f"{role} ({detail.learners[role]})"
-                                        for role in detail.roles))
-        for metric, by_role in detail.metrics.items():
-            label = f"▶ {metric}" if metric == detail.main_metric else metric
-            metrics.add_row(label, *(fmt(by_role.get(role)) for role in detail.roles))
-        resources = self.query_one("#resources", DataTable)
-        resources.clear()
-        for stage in detail.resources:
-            resources.add_row(stage["stage"], fmt(stage["wall_s"], 2), fmt(stage["cpu_s"], 2),
-                              fmt(stage["peak_rss_mb"], 0))
+    # -- actions ------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter opens a run only from the table (in the filter box it ends the filter); a
+        priority binding, so the footer shows it over the table's own hidden enter."""
+        if action == "open":
+            return isinstance(self.focused, DataTable)
+        return super().check_action(action, parameters)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """A click on the highlighted row."""
+        self.action_open()
+
+    def action_open(self) -> None:
+        """The recorded run's detail; a run still in its live file has none yet."""
+        row = self.highlighted()
+        if row is None:
+            return
+        if row["live"]:
+            self.notify(f"run {row['run_id']} is {row['status']}: its detail opens once it "
+                        "is recorded", severity="warning", markup=False)
+            return
+        from tui.screens.run_detail import RunDetailScreen
+
+        self.app.push_screen(RunDetailScreen(row["run_id"]))
+
+    def action_new_run(self) -> None:
+        self.app.push_screen(StartRunModal())
+
+
+def _status(row: dict[str, Any]) -> Text:
+    text = f"{row['status']} · {row['stage']}" if row["live"] and row["stage"] \
+        else str(row["status"])
+    return Text(text, style=STATUS_STYLE.get(row["status"], ""))
+
+
+def _beats(value: bool | None) -> Text:
+    if value is None:
+        return Text("")
+    return Text("yes", style="green") if value else Text("no", style="red")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+
+
+def _age(started: datetime | None, now: datetime) -> str:
+    if started is None:
+        return ""
+    seconds = max(0, int((now - started).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return "just now"
+
+
+def _summary(row: dict[str, Any]) -> str:
+    """One line about the highlighted run: where it is, or what it was trained on."""
+    head = f"run {row['run_id']} · {row['dataset']} → {row['target']}"
+    if row["status"] == "running":
+        progress = ""
+        if row["elapsed_s"] is not None and row["budget_s"]:
+            progress = f", {row['elapsed_s']:.0f} of {row['budget_s']:.0f} s"
+        best = f"; best {row['main_metric']} {fmt(row['model_score'])} ({row['learner']})" \
+            if row["model_score"] is not None else ""
+        return f"{head} · running: {row['stage']}{progress}{best}"
+    if row["status"] == "failed":
+        return f"{head} · failed in {row['stage']}: {row['error']}"
+    if row["status"] == "stopped":
+        return f"{head} · stopped in {row['stage']}: its process is gone"
+    return (f"{head} · budget {fmt(row['budget_s'], 0)} s, seed {row['seed']}, model "
+            f"{row['model_version'] or '–'} · enter: detail")
