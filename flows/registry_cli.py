@@ -1,7 +1,8 @@
 """The registry commands: list model versions, promote a challenger, roll back a champion.
 
 Every change moves an alias (an append-only event), writes the audit log and rewrites the
-dataset's release file, which a running service watches.
+dataset's release file, which a running service watches; the changes themselves live in
+``flows.promoting``, shared with the TUI, and these commands parse options and print.
 """
 
 from __future__ import annotations
@@ -9,27 +10,18 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
-import polars as pl
 import typer
 from rich.table import Table
 
+from flows import promoting
 from flows.console import err, fmt, json_safe, load_settings, out
-from flows.core.config import Settings
 from flows.core.errors import AutopipeError
-from flows.core.release import make_champion, write_release
-from flows.core.store import GLOBAL_SLICE, AliasChange, Catalog
+from flows.core.store import GLOBAL_SLICE, Catalog
 from flows.environment import tool_environment
 
-if TYPE_CHECKING:
-    from flows.core.promotion import GateResult
-
 registry_app = typer.Typer()
-
-
-class PromotionRefused(AutopipeError):
-    """The challenger did not clear the promotion gate."""
 
 
 @registry_app.command()
@@ -63,25 +55,10 @@ def promote(
 ) -> None:
     """Make VERSION the champion if it beats the current one on the same held-out rows."""
     settings = load_settings()
-    catalog = Catalog(settings.catalog_path)
-    family = catalog.family_of(version)
-    champion = catalog.aliases(family).get((GLOBAL_SLICE, "champion"))
-    if champion == version:
-        raise AutopipeError(f"{version} is already the champion of {family!r}",
-                            "list the versions with 'autopipe models'")
-    if force and not reason:
-        raise AutopipeError("a forced promotion needs a reason",
-                            "add --reason 'why the gate does not apply'")
-    result = None if champion is None else _gate(settings, catalog, champion, version)
-    if result is not None and not result.passed and not force:
-        raise PromotionRefused(
-            f"{version} does not beat the champion {champion}: {result.describe()}",
-            "train a better model, or promote anyway with --force --reason TEXT")
-    detail = {"gate": result.as_dict() if result else None, "forced": force}
-    make_champion(catalog, family, version, "force-promote" if force else "promote",
-                  getpass.getuser(), reason, detail, settings.releases_dir)
-    err.print(f"[green]promoted[/] {version} to champion of {family!r}"
-              + (f" ({result.describe()})" if result else " (no champion before)"))
+    done = promoting.promote(settings, Catalog(settings.catalog_path), version, reason, force,
+                             getpass.getuser())
+    err.print(f"[green]promoted[/] {version} to champion of {done.family!r}"
+              + (f" ({done.gate.describe()})" if done.gate else " (no champion before)"))
 
 
 @registry_app.command()
@@ -96,41 +73,9 @@ def rollback(
     settings = load_settings()
     catalog = Catalog(settings.catalog_path)
     family = dataset or _only_family(catalog)
-    slice_ = slice_name or GLOBAL_SLICE
-    current = catalog.aliases(family).get((slice_, "champion"))
-    target = catalog.rollback_target(family, slice_)
-    if current is None or target is None:
-        raise AutopipeError(f"{family!r} has no earlier champion to roll back to",
-                            "list the versions and their aliases with 'autopipe models'")
-    catalog.change_alias(AliasChange(family, slice_, "champion", target, "rollback",
-                                     getpass.getuser(), reason))
-    write_release(catalog, family, settings.releases_dir)
+    current, target = promoting.rollback(settings, catalog, family,
+                                         slice_name or GLOBAL_SLICE, reason, getpass.getuser())
     err.print(f"[yellow]rolled back[/] {family!r}: champion {current} -> {target}")
-
-
-def _gate(settings: Settings, catalog: Catalog, champion: str, challenger: str) -> GateResult:
-    """Both models on the same held-out rows: a retrained challenger's fresh labelled rows,
-    else the challenger's test part, rebuilt from its dataset snapshot."""
-    from flows.core.model import load_model
-    from flows.core.promotion import gate, held_out_rows
-    from flows.core.registry import read_card, read_fresh_rows
-    from flows.core.retraining import fresh_features
-
-    challenger_record = catalog.model(challenger)
-    fresh = read_fresh_rows(challenger_record.artifact_path)
-    if fresh is not None:
-        features, labels = fresh_features(fresh, challenger_record.target)
-    else:
-        card = read_card(challenger_record.artifact_path)
-        dataset = catalog.datasets().filter(
-            pl.col("content_hash") == challenger_record.dataset_hash)
-        snapshot = pl.read_parquet(dataset["snapshot_path"][0])
-        features, labels = held_out_rows(snapshot, challenger_record.target,
-                                          card.get("test_size", settings.search.test_size),
-                                          card.get("seed", settings.search.seed))
-    return gate(load_model(catalog.model(champion).artifact_path),
-                load_model(challenger_record.artifact_path), features, labels,
-                settings.registry.promotion_margin)
 
 
 def _only_family(catalog: Catalog) -> str:

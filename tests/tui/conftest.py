@@ -37,8 +37,13 @@ def tui_home(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> dict
 
 
 async def settle(app: AutopipeApp) -> None:
-    """Let the thread workers finish and their results reach the widgets."""
-    for _ in range(3):
+    """Let the thread workers finish and their results reach the widgets, including the
+    workers those results start (an action reloads rows, which load a detail)."""
+    quiet = 0
+    for _ in range(200):
         await asyncio.gather(*(worker.wait() for worker in app.workers),
                              return_exceptions=True)  # a cancelled worker is not a failure
         await asyncio.sleep(0.05)
+        quiet = quiet + 1 if all(w.is_finished for w in app.workers) else 0
+        if quiet >= 3:
+            return
