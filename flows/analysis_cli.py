@@ -12,11 +12,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from flows.console import err, fmt, json_safe, load_settings, out
+from flows.console import SEVERITY_STYLE, err, fmt, json_safe, load_settings, out
 from flows.core.store import Catalog
 
 analysis_app = typer.Typer()
-SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "blue"}
 ALERTS_SHOWN = 10
 
 

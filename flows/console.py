@@ -11,6 +11,8 @@ from rich.console import Console
 from flows import environment
 from flows.core.config import Settings
 
+SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "blue"}
+"""How alerts of each severity are coloured, in the CLI and the TUI alike."""
 out = Console()
 err = Console(stderr=True)
 

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from flows.analysis_cli import SEVERITY_STYLE
-from flows.console import err, fmt, json_safe, load_settings, out
+from flows.console import SEVERITY_STYLE, err, fmt, json_safe, load_settings, out
 from flows.core.store import Catalog
 
 if TYPE_CHECKING:

@@ -99,7 +99,15 @@ class TableScreen(Screen[None]):
         self.on_rows_shown()
 
     def on_rows_shown(self) -> None:
-        """After the table changed: subclasses refresh their detail panes."""
+        """After the table changed: the highlighted row's detail follows."""
+        self.show_detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "table":
+            self.show_detail()
+
+    def show_detail(self) -> None:
+        """Subclasses show the highlighted row's detail in their panes."""
 
     def cells(self, row: dict[str, Any]) -> list[Any]:
         formatted = row.get("cells") or {}

@@ -20,9 +20,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from flows.console import SEVERITY_STYLE
 from flows.core.errors import AutopipeError
 from tui.modals import TextModal
 from tui.reads.alerts import Distribution, age_text, charted, load_alerts, load_distribution
@@ -32,7 +33,6 @@ from tui.widgets import TableScreen, fmt
 if TYPE_CHECKING:
     from tui.app import AutopipeApp
 
-SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 STATUS_STYLE = {"open": "bold", "acknowledged": "dim", "resolved": "dim green"}
 LABEL_WIDTH = 7
 """Room an x-axis label needs in the chart, to decide how many of them fit."""
@@ -95,13 +95,6 @@ class AlertsScreen(TableScreen):
         self.charts.clear()
         self.charting.clear()
         super().action_refresh()
-
-    def on_rows_shown(self) -> None:
-        self.show_detail()
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "table":
-            self.show_detail()
 
     # -- detail -------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
-from flows.analysis_cli import SEVERITY_STYLE
+from flows.console import SEVERITY_STYLE
 from tui.reads.data import column_chart, column_rows, facts, how_to_profile, load_versions
 from tui.screens._bars import ColumnChart
 from tui.widgets import TableScreen
@@ -83,16 +83,14 @@ class DataScreen(TableScreen):
         self.wanted = None  # the highlighted version may have been analysed since
         super().action_refresh()
 
-    def on_rows_shown(self) -> None:
-        self.show_version()
-
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "table":
-            self.show_version()
-        elif event.data_table.id == "column-table":
+        if event.data_table.id == "column-table":
             self.show_column()
+        else:
+            super().on_data_table_row_highlighted(event)
 
-    def show_version(self) -> None:
+    def show_detail(self) -> None:
+        """The highlighted version's analysis (loaded once per version)."""
         version = self.highlighted()
         self.query_one("#analysis").display = version is not None
         if version is not None and version["content_hash"] != self.wanted:

@@ -106,10 +106,10 @@ class ModelsScreen(TableScreen):
 
     @work(thread=True, group="detail", exit_on_error=False)
     def load_model_detail(self, version: str, family: str) -> None:
-        """Not exclusive: a detail the cursor has left is dropped by ``show_detail``."""
-        self.app.call_from_thread(self.show_detail, load_detail(self.catalog, version, family))
+        """Not exclusive: a detail the cursor has left is dropped by ``show_model``."""
+        self.app.call_from_thread(self.show_model, load_detail(self.catalog, version, family))
 
-    def show_detail(self, detail: ModelDetail) -> AwaitComplete:
+    def show_model(self, detail: ModelDetail) -> AwaitComplete:
         """Returns the card's rendering: the worker waits for it, so a pane that is shown
         is complete."""
         if detail.version != self.wanted:

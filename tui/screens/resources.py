@@ -131,16 +131,12 @@ class ResourcesScreen(TableScreen):
 
     def on_rows_shown(self) -> None:
         self.query_one("#views").display = bool(self.rows)
-        self.show_run()
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "table":
-            self.show_run()
+        super().on_rows_shown()
 
     def on_resize(self) -> None:
-        self.show_run()
+        self.show_detail()
 
-    def show_run(self) -> None:
+    def show_detail(self) -> None:
         """The highlighted run's stages as numbers and bars (each measure's bars scaled to
         the run's largest stage)."""
         table = self.query_one("#run-stages", DataTable)

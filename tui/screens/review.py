@@ -112,13 +112,6 @@ class ReviewScreen(TableScreen):
             title += f" · alert {self.alert_filter} (Esc shows every entry)"
         self.query_one("#title", Static).update(title)
 
-    def on_rows_shown(self) -> None:
-        self.show_detail()
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "table":
-            self.show_detail()
-
     # -- detail -------------------------------------------------------------------------
 
     def show_detail(self) -> None:

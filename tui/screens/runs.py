@@ -111,13 +111,7 @@ class RunsScreen(TableScreen):
                 row["learner"] or "", _duration(row["duration_s"]),
                 _age(row["started_at"], self.clock), row["run_id"]]
 
-    def on_rows_shown(self) -> None:
-        self.show_summary()
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.show_summary()
-
-    def show_summary(self) -> None:
+    def show_detail(self) -> None:
         row = self.highlighted()
         summary = self.query_one("#summary", Static)
         summary.display = row is not None
