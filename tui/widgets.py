@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -85,14 +87,19 @@ class TableScreen(Screen[None]):
     def render_rows(self) -> None:
         table = self.query_one("#table", DataTable)
         current = self.highlighted_key()
-        table.clear()
         rows = [r for r in self.rows if self.matches(r)]
         if self.sort_column >= 0:
             field = self.COLUMNS[self.sort_column][1]
             rows.sort(key=lambda r: (r.get(field) is None, _sortable(r.get(field))))
         self.shown = {str(r[self.KEY]): r for r in rows}
-        for row in rows:
-            table.add_row(*self.cells(row), key=str(row[self.KEY]))
+        cells = [self.cells(row) for row in rows]
+        # Widths from the content, set now: the table's own auto-sizing settles a frame later.
+        table.clear(columns=True)
+        for index, (header, _) in enumerate(self.COLUMNS):
+            table.add_column(header, width=max([cell_len(header)]
+                                               + [_width(c[index]) for c in cells]))
+        for row, values in zip(rows, cells, strict=True):
+            table.add_row(*values, key=str(row[self.KEY]))
         if current in self.shown:
             table.move_cursor(row=table.get_row_index(current))
         self.query_one("#empty", Static).display = not self.rows
@@ -169,6 +176,10 @@ def _plain(value: Any) -> str:
     if hasattr(value, "strftime"):
         return f"{value:%Y-%m-%d %H:%M}"
     return str(value)
+
+
+def _width(cell: Any) -> int:
+    return cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
 
 
 def _sortable(value: Any) -> Any:

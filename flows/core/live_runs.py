@@ -2,8 +2,8 @@
 
 A run writes its catalog rows only when it finishes, in one transaction. Until then this
 file says what it is doing (stage, best score so far), rewritten atomically on each progress
-event; it is removed when the run is recorded, and says 'failed' (with the error) when the run
-failed. The TUI lists these beside the catalog's runs, from the CLI, a deployment or itself.
+event; it is removed when the run ends, recorded or failed; a run whose process died shows as
+'stopped'. The TUI lists these beside the catalog's runs, from the CLI, a deployment or itself.
 """
 
 from __future__ import annotations
@@ -46,11 +46,9 @@ class LiveRun(logging.Handler):
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         LOGGER.removeHandler(self)
-        if exc is None:
-            self.path.unlink(missing_ok=True)
-            return
-        self.state |= {"status": "failed", "error": str(exc) or type(exc).__name__}
-        self._write()
+        # Recorded or failed, the run is over: a failed run leaves the home as it was (its
+        # error reached whoever started it). A killed run leaves its file: 'stopped'.
+        self.path.unlink(missing_ok=True)
 
     def emit(self, record: logging.LogRecord) -> None:
         event: ProgressEvent | None = getattr(record, "progress", None)

@@ -1,5 +1,5 @@
-"""Live run files: current stage and best score while running, gone when recorded, 'failed'
-with the error when not, 'stopped' when the process died."""
+"""Live run files: current stage and best score while running, gone when the run ends,
+'stopped' when the process died."""
 
 from __future__ import annotations
 
@@ -25,15 +25,13 @@ def test_a_run_shows_its_stage_and_best_score_then_disappears(tmp_path: Path) ->
     assert live_runs(tmp_path) == []
 
 
-def test_a_failed_run_says_why_and_a_dead_one_is_stopped(tmp_path: Path) -> None:
+def test_a_failed_run_leaves_nothing_and_a_dead_one_is_stopped(tmp_path: Path) -> None:
     with pytest.raises(ValueError), LiveRun(tmp_path, "bad", {"target": "y"}):
         emit(ProgressEvent("ingest", "started"))
         raise ValueError("no column 'y'")
-    [failed] = live_runs(tmp_path)
-    assert (failed["status"], failed["stage"], failed["error"]) == ("failed", "ingest",
-                                                                   "no column 'y'")
+    assert live_runs(tmp_path) == []
     (tmp_path / "ghost.json").write_text(json.dumps(
         {"run_id": "ghost", "pid": 2**22 + 12345, "status": "running",
          "started_at": "2026-01-01T00:00:00"}))
     states = {s["run_id"]: s["status"] for s in live_runs(tmp_path)}
-    assert states == {"bad": "failed", "ghost": "stopped"}
+    assert states == {"ghost": "stopped"}
