@@ -3,6 +3,7 @@ message, the footer; rows load in a thread worker so the UI never waits on the c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
@@ -92,14 +93,8 @@ class TableScreen(Screen[None]):
             field = self.COLUMNS[self.sort_column][1]
             rows.sort(key=lambda r: (r.get(field) is None, _sortable(r.get(field))))
         self.shown = {str(r[self.KEY]): r for r in rows}
-        cells = [self.cells(row) for row in rows]
-        # Widths from the content, set now: the table's own auto-sizing settles a frame later.
-        table.clear(columns=True)
-        for index, (header, _) in enumerate(self.COLUMNS):
-            table.add_column(header, width=max([cell_len(header)]
-                                               + [_width(c[index]) for c in cells]))
-        for row, values in zip(rows, cells, strict=True):
-            table.add_row(*values, key=str(row[self.KEY]))
+        fill_table(table, [h for h, _ in self.COLUMNS], [self.cells(row) for row in rows],
+                   [str(row[self.KEY]) for row in rows])
         if current in self.shown:
             table.move_cursor(row=table.get_row_index(current))
         self.query_one("#empty", Static).display = not self.rows
@@ -176,6 +171,18 @@ def _plain(value: Any) -> str:
     if hasattr(value, "strftime"):
         return f"{value:%Y-%m-%d %H:%M}"
     return str(value)
+
+
+def fill_table(table: DataTable[Any], headers: Sequence[str], rows: Sequence[Sequence[Any]],
+               keys: Sequence[str] | None = None) -> None:
+    """Replace a table's rows, its column widths taken from the content now: the table's own
+    auto-sizing settles a frame later, which made snapshots race it."""
+    table.clear(columns=True)
+    for index, header in enumerate(headers):
+        table.add_column(header, width=max([cell_len(header)]
+                                           + [_width(row[index]) for row in rows]))
+    for number, row in enumerate(rows):
+        table.add_row(*row, key=keys[number] if keys is not None else None)
 
 
 def _width(cell: Any) -> int:

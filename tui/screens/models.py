@@ -26,7 +26,7 @@ from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from tui.modals import ConfirmModal, TextModal
 from tui.reads.models import ModelDetail, load_detail, load_models
-from tui.widgets import TableScreen, fmt
+from tui.widgets import TableScreen, fill_table, fmt
 
 HISTORY_COLUMNS = ("when", "action", "slice", "alias", "version", "reason", "by")
 
@@ -115,13 +115,10 @@ class ModelsScreen(TableScreen):
         if detail.version != self.wanted:
             return AwaitComplete.nothing()
         self.query_one("#card-pane", VerticalScroll).scroll_home(animate=False)
-        history = self.query_one("#history", DataTable)
-        history.clear()
-        for event in detail.history:
-            history.add_row(f"{event['occurred_at']:%Y-%m-%d %H:%M}", event["action"],
-                            slice_label(event["slice"]), event["alias"],
-                            event["version"] or "(cleared)", event["reason"] or "",
-                            event["actor"])
+        fill_table(self.query_one("#history", DataTable), HISTORY_COLUMNS, [
+            (f"{event['occurred_at']:%Y-%m-%d %H:%M}", event["action"],
+             slice_label(event["slice"]), event["alias"], event["version"] or "(cleared)",
+             event["reason"] or "", event["actor"]) for event in detail.history])
         return self.query_one("#card", Markdown).update(detail.card)
 
     # -- promote and roll back ------------------------------------------------------------
