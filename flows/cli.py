@@ -80,6 +80,24 @@ def train_once(settings: Settings, source: str, target: str, show_progress: bool
         return run_flow()
 
 
+def train_remote(settings: Settings, source: str, target: str, show_progress: bool,
+                 **options: Any) -> dict[str, Any]:
+    """Submit the train deployment and follow it until it ends; its summary."""
+    from flows.core.ingest import check_source
+
+    check_source(source, target, options.get("query"))
+    prefect_api(settings)
+    from flows.progress_display import RunProgress
+    from flows.remote import follow, submit_train
+
+    flow_run_id = submit_train({"source": source, "target": target} | options)
+    err.print(f"Submitted flow run {flow_run_id} to the train deployment.")
+    if not show_progress:
+        return follow(settings, flow_run_id, lambda _event: None)
+    with RunProgress(err) as progress:
+        return follow(settings, flow_run_id, progress.show)
+
+
 @app.command()
 def run(
     path: Annotated[str, typer.Argument(metavar="SOURCE", help=SOURCE_HELP)],
@@ -103,15 +121,23 @@ def run(
     policy: Annotated[list[Path] | None, typer.Option(
         help="A policy file (YAML; repeat for several): the slices it governs are held to "
              "it. Examples: flows/policies/.")] = None,
+    remote: Annotated[bool, typer.Option(
+        "--remote", help="Submit the run to the server's train deployment and follow it "
+                         "(its slices spread over the slice workers; autopipe server "
+                         "start).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Train: ingest, baselines, FLAML search, ensembles, evaluate, register a servable model."""
     settings = load_settings()
-    summary = train_once(settings, path, target, not as_json, budget_s=budget, name=name,
-                         seed=seed, query=query, metric=metric, prefer=prefer.value,
-                         refit=refit, slice_by=slice_by or None,
-                         min_slice_rows=min_slice_rows, workers=workers, dask=dask,
-                         policies=[str(p) for p in policy or []] or None)
+    options: dict[str, Any] = {
+        "budget_s": budget, "name": name, "seed": seed, "query": query, "metric": metric,
+        "prefer": prefer.value, "refit": refit, "slice_by": slice_by or None,
+        "min_slice_rows": min_slice_rows, "policies": [str(p) for p in policy or []] or None}
+    if remote:
+        summary = train_remote(settings, path, target, not as_json, **options)
+    else:
+        summary = train_once(settings, path, target, not as_json, workers=workers, dask=dask,
+                             **options)
     if as_json:
         print(json.dumps(json_safe(summary)))
     else:
@@ -286,18 +312,60 @@ def demo(budget: Annotated[float, typer.Option(help="Search budget in seconds.")
 
 
 @server_app.command("start")
-def server_start() -> None:
-    """Start (or find) the local Prefect server and print its API address."""
-    out.print(prefect_api(load_settings()))
+def server_start(
+    slice_workers: Annotated[int, typer.Option(
+        "--workers", help="Slice workers: each trains one slice at a time with its share of "
+                          "the cores (0: the server and the run worker only).")] = 1,
+) -> None:
+    """Start (or find) the local Prefect server, deploy autopipe's flows (prefect.yaml) and
+    start their workers: one for runs, --workers for slices. Prints the API address."""
+    settings = load_settings()
+    url = prefect_api(settings)
+    from flows.reaping import reap_stopped_runs
+    from flows.workers import deploy_all, ensure_pool, start_workers
+
+    for state in reap_stopped_runs(settings):
+        err.print(f"[yellow]Run {state['run_id']} had died mid-run:[/] its flow run is marked "
+                  "crashed and the files it had written are removed.")
+    with err.status("Deploying autopipe's flows from prefect.yaml…"):
+        ensure_pool()
+        deploy_all(settings, url)
+    table = Table("worker pid", "queue", "runs at once", "log", box=None)
+    for worker in start_workers(settings, url, max(0, slice_workers)):
+        table.add_row(str(worker["pid"]), str(worker["queue"]),
+                      str(worker["limit"] or "any"), str(worker["log"]))
+    err.print(table)
+    err.print("Submit runs with: autopipe run SOURCE --target COLUMN --remote")
+    out.print(url)
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Whether the local Prefect server and its workers are running."""
+    from flows.local_server import api_url
+    from flows.workers import running_workers
+
+    settings = load_settings()
+    url = api_url(settings.prefect_home)
+    err.print(f"server: {url or 'not running'}")
+    workers = running_workers(settings.prefect_home)
+    for worker in workers:
+        err.print(f"worker {worker['pid']}: queue {worker['queue']}, log {worker['log']}")
+    if not workers:
+        err.print("workers: none (autopipe server start starts them)")
 
 
 @server_app.command("stop")
 def server_stop() -> None:
-    """Stop the local Prefect server started by autopipe."""
+    """Stop the local Prefect server and the workers started by autopipe."""
     from flows.local_server import stop_server
+    from flows.workers import stop_workers
 
-    stopped = stop_server(load_settings().prefect_home)
-    err.print("Stopped the local Prefect server." if stopped else "No local server was running.")
+    settings = load_settings()
+    workers = stop_workers(settings.prefect_home)
+    stopped = stop_server(settings.prefect_home)
+    err.print(f"Stopped {workers} worker(s) and the local Prefect server." if stopped
+              else f"Stopped {workers} worker(s); no local server was running.")
 
 
 def _print_ingest_report(report: dict[str, Any]) -> None:

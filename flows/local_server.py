@@ -52,16 +52,19 @@ def stop_server(prefect_home: Path, grace_s: float = 10.0) -> bool:
     """Stop this home's server (SIGTERM, then SIGKILL); True if one was running."""
     state = _read_state(prefect_home)
     (prefect_home / STATE_FILE).unlink(missing_ok=True)
-    if not state:
-        return False
-    pid = int(state["pid"])
+    return state is not None and stop_process_group(int(state["pid"]), grace_s)
+
+
+def stop_process_group(pid: int, grace_s: float) -> bool:
+    """SIGTERM a process group, then SIGKILL what is left after ``grace_s`` (a Prefect worker
+    may survive its first SIGTERM); True if it was running."""
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return False
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not alive(pid):
             return True
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
@@ -84,7 +87,7 @@ def _start(prefect_home: Path, log_file: Path) -> str:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         process = subprocess.Popen(
-            [_prefect_executable(), "server", "start", "--host", "127.0.0.1",
+            [prefect_executable(), "server", "start", "--host", "127.0.0.1",
              "--port", str(port), "--no-ui"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             start_new_session=True)
@@ -103,7 +106,7 @@ def _start(prefect_home: Path, log_file: Path) -> str:
                       f"see {log_file}; or start one yourself and set PREFECT_API_URL")
 
 
-def _prefect_executable() -> str:
+def prefect_executable() -> str:
     beside = Path(sys.executable).with_name("prefect")
     found = str(beside) if beside.exists() else shutil.which("prefect")
     if not found:
@@ -117,10 +120,10 @@ def _read_state(prefect_home: Path) -> dict[str, str | int] | None:
         state: dict[str, str | int] = json.loads((prefect_home / STATE_FILE).read_text())
     except (OSError, ValueError):
         return None
-    return state if _alive(int(state.get("pid", 0))) else None
+    return state if alive(int(state.get("pid", 0))) else None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """Running, and not a zombie waiting for its parent to reap it."""
     try:
         return pid > 0 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE

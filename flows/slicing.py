@@ -1,4 +1,5 @@
-"""One model per slice, each a Prefect task, run side by side by the flow's task runner.
+"""One model per slice, each a Prefect task run side by side by the flow's task runner, or a
+run of the ``train-slice`` deployment that any worker may take (flows/slice_jobs.py).
 
 A slice task prepares the slice's rows of the run's split (its own feature plan and
 preprocessing), fits a model through the same stages as the global one within its share of
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -32,6 +36,7 @@ from flows.core.slices import SlicePlan, SliceSpec, champion_of, compare_on_slic
 from flows.core.training import PreparedData, prepare_split, reference_rows
 from flows.core.types import StageUsage, Task
 from flows.fitting import FitOptions, Fitted, fit_model, stage
+from flows.slice_jobs import SliceDeploymentRunner
 
 MIN_SLICE_BUDGET_S = 4.0
 """A slice's share of the budget is never less: with 0.7 s (a small slice of a 3 s budget)
@@ -101,23 +106,28 @@ def _apply_policy(policy: Policy, fitted: Fitted, sliced: PreparedData) -> list[
 def train_slices(prepared: PreparedData, plan: SlicePlan, options: FitOptions, version: str,
                  budget: float, global_model: FittedModel, text_features: TextFeatures,
                  policies: list[Policy] | None = None, workers: int = 1,
-                 dask: str | None = None) -> list[SliceOutcome]:
+                 dask: str | None = None, deployment: str | None = None,
+                 work_dir: Path | None = None) -> list[SliceOutcome]:
     """Every slice with enough rows, ``workers`` at a time in a pool of processes (FLAML's
     tuner is process-global: threads cannot run two searches); each gets ``budget`` seconds
     in proportion to its rows, and the machine's cores shared among the workers (two
     processes each running LightGBM on every core made every slice 4x slower, measured).
     ``dask`` sends them to a Dask cluster instead: 'local' for a local one of ``workers``
-    processes, or a scheduler address."""
+    processes, or a scheduler address. ``deployment`` submits each slice as a run of that
+    deployment (its job files in ``work_dir``, on the shared home) and the workers decide how
+    many run at once."""
     rows = sum(spec.rows for spec in plan.trained) or 1
     workers = max(1, min(workers, len(plan.trained)))
     cores = max(1, (os.cpu_count() or 1) // workers)
     shared = replace(options, n_jobs=cores if options.n_jobs < 0 else min(options.n_jobs, cores))
     outcomes = []
-    with slice_runner(workers, dask) as runner:
+    with slice_runner(workers, dask, deployment, work_dir) as runner:
+        submit: Callable[[dict[str, Any]], Any] = runner.submit \
+            if isinstance(runner, SliceDeploymentRunner) else partial(runner.submit, train_slice)
         futures = []
         for spec in plan.trained:
             emit(ProgressEvent(stage=f"slice {spec.name}", status="started"))
-            futures.append(runner.submit(train_slice, {
+            futures.append(submit({
                 "prepared": prepared, "spec": spec, "options": shared,
                 "version": slice_version(version, spec.name),
                 "budget": max(MIN_SLICE_BUDGET_S, budget * spec.rows / rows),
@@ -132,9 +142,17 @@ def train_slices(prepared: PreparedData, plan: SlicePlan, options: FitOptions, v
     return outcomes
 
 
-def slice_runner(workers: int, dask: str | None) -> Any:
-    """A process pool here, or a Dask cluster (one thread per worker process: a process runs
-    one FLAML search at a time)."""
+def slice_runner(workers: int, dask: str | None, deployment: str | None = None,
+                 work_dir: Path | None = None) -> Any:
+    """A process pool here, a Dask cluster (one thread per worker process: a process runs
+    one FLAML search at a time), or a deployment's workers."""
+    if deployment is not None:
+        if dask is not None:
+            raise AutopipeError("slices go to Dask or to a deployment, not both",
+                                "leave out --dask when the run goes to the server's workers")
+        if work_dir is None:
+            raise ValueError("a deployment's slices need a work directory in the shared home")
+        return SliceDeploymentRunner(deployment, work_dir)
     if dask is None:
         return ProcessPoolTaskRunner(max_workers=workers)
     try:

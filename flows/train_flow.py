@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from contextlib import ExitStack
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,11 @@ from flows.core.card import model_card_markdown
 from flows.core.config import Settings
 from flows.core.ensemble import Prefer
 from flows.core.evaluate import MAIN_METRIC
-from flows.core.ingest import remove_snapshot
+from flows.core.ingest import remove_snapshot, snapshot_files
 from flows.core.lineage import code_lineage
 from flows.core.live_runs import LiveRun
 from flows.core.policy import load_policy
-from flows.core.reports import data_report_path
+from flows.core.reports import data_report_path, write_summary
 from flows.core.slices import MIN_SLICE_ROWS, SlicePlan, plan_slices
 from flows.core.store import GLOBAL_SLICE, Catalog
 from flows.core.training import PreparedData, held_out_predictions, reference_rows
@@ -43,24 +43,28 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
           seed: int | None = None, query: str | None = None, metric: str | None = None,
           prefer: Prefer = "balanced", refit: bool = True, slice_by: list[str] | None = None,
           min_slice_rows: int = MIN_SLICE_ROWS, policies: list[str] | None = None,
-          workers: int = 1, dask: str | None = None) -> dict[str, Any]:
+          workers: int = 1, dask: str | None = None,
+          slice_deployment: str | None = None) -> dict[str, Any]:
     """Ingest, profile, split, fit baselines, search, integrate, evaluate, explain, refit,
     [one model per slice,] register, report. Slices share a second budget of the same size,
     in proportion to their rows, ``workers`` side by side (in local processes, or on Dask:
-    ``dask`` is 'local' or a scheduler address); each is held to the first of ``policies``
-    (YAML files) that governs it."""
+    ``dask`` is 'local' or a scheduler address, or as runs of ``slice_deployment`` on the
+    server's workers); each is held to the first of ``policies`` (YAML files) that governs it."""
     settings = Settings()
     run_id = uuid.uuid4().hex[:12]
-    with LiveRun(settings.live_dir, run_id, {"source": source, "target": target,
-                                             "name": name, "budget_s": budget_s}):
-        return _train(settings, run_id, source, target, budget_s, name, seed, query, metric,
-                      prefer, refit, slice_by, min_slice_rows, policies, workers, dask)
+    with LiveRun(settings.live_dir, run_id, {
+            "source": source, "target": target, "name": name, "budget_s": budget_s,
+            "flow_run_id": flow_run.get_id()}) as live:
+        return _train(settings, live, run_id, source, target, budget_s, name, seed, query,
+                      metric, prefer, refit, slice_by, min_slice_rows, policies,
+                      SliceDispatch(workers, dask, slice_deployment))
 
 
-def _train(settings: Settings, run_id: str, source: str, target: str, budget_s: float | None,
-           name: str | None, seed: int | None, query: str | None, metric: str | None,
-           prefer: Prefer, refit: bool, slice_by: list[str] | None, min_slice_rows: int,
-           policies: list[str] | None, workers: int, dask: str | None) -> dict[str, Any]:
+def _train(settings: Settings, live: LiveRun, run_id: str, source: str, target: str,
+           budget_s: float | None, name: str | None, seed: int | None, query: str | None,
+           metric: str | None, prefer: Prefer, refit: bool, slice_by: list[str] | None,
+           min_slice_rows: int, policies: list[str] | None,
+           dispatch: SliceDispatch) -> dict[str, Any]:
     rules = [load_policy(Path(path)) for path in policies or []]
     budget = budget_s if budget_s is not None else settings.search.budget_s
     seed = settings.search.seed if seed is None else seed
@@ -73,6 +77,8 @@ def _train(settings: Settings, run_id: str, source: str, target: str, budget_s: 
         dataset = ingested.dataset
         if ingested.created:
             undo.callback(remove_snapshot, dataset)
+            for path in snapshot_files(dataset):
+                live.created(path)
         with stage("profile", usages):
             profile = tasks.profile_dataset(settings.catalog_path, dataset, target, seed)
         with stage("prepare", usages):
@@ -106,17 +112,22 @@ def _train(settings: Settings, run_id: str, source: str, target: str, budget_s: 
                                        fitted.explained["permutation_importance"],
                                        fitted.explained["learner_importance"])
         plan = plan_slices(prepared.split, slice_by, min_slice_rows) if slice_by else None
+        if plan and dispatch.deployment:
+            live.created(settings.work_dir / run_id)
         outcomes = train_slices(prepared, plan, options, version, budget,
                                 fitted.evaluated["model"], settings.search.text_features,
-                                rules, workers, dask) if plan else []
+                                rules, dispatch.workers, dispatch.dask, dispatch.deployment,
+                                settings.work_dir / run_id) if plan else []
         usages += [outcome.usages[-1] for outcome in outcomes]  # each slice as one stage
         with stage("register", usages):
+            live.created(settings.models_dir / version)
             artifact_dir = tasks.save_artifact(
                 winner, settings.models_dir, card, markdown,
                 held_out_predictions(prepared, evaluations, seed=seed),
                 reference_rows(prepared, registry.REFERENCE_ROWS, seed))
             undo.callback(registry.remove_artifact, artifact_dir)
-            slices = _register_slices(settings, plan, outcomes, card, undo) if plan else ()
+            slices = _register_slices(settings, live, plan, outcomes, card, undo) \
+                if plan else ()
         record = RunRecord(
             run_id=run_id, dataset=dataset, target=target, task=task_kind, budget_s=budget,
             seed=seed, started_at=started_at, finished_at=datetime.now(),
@@ -139,7 +150,7 @@ def _train(settings: Settings, run_id: str, source: str, target: str, budget_s: 
     release_file = tasks.write_release(settings.catalog_path, dataset.name, settings.releases_dir)
     with stage("report", usages):  # after the record: its time is shown, not stored
         report = tasks.write_reports(settings.catalog_path, record, settings.reports_dir)
-    return _summary(record, release_file, prepared) | {
+    summary = _summary(record, release_file, prepared) | {
         "report": str(report), "data_report": str(record.profile_report),
         "data_alerts": profile["alerts"],
         "search_metric": metric_name, "search_validation": found.eval_method,
@@ -147,6 +158,18 @@ def _train(settings: Settings, run_id: str, source: str, target: str, budget_s: 
         "integration": integration_facts, "refit_on_all_rows": refit,
         "search_winner": found.best.learner,
         "slices": [_slice_summary(s) for s in slices]}
+    # A run on a worker is followed from elsewhere (autopipe run --remote): it reads this.
+    write_summary(settings.reports_dir, run_id, summary)
+    return summary
+
+
+@dataclass(frozen=True)
+class SliceDispatch:
+    """Where slices train: ``workers`` local processes, Dask, or a deployment's workers."""
+
+    workers: int = 1
+    dask: str | None = None
+    deployment: str | None = None
 
 
 def _previous_recipes(settings: Settings, dataset_name: str,
@@ -161,8 +184,9 @@ def _previous_recipes(settings: Settings, dataset_name: str,
     return registry.read_card(champion.artifact_path).get("recipes") or None
 
 
-def _register_slices(settings: Settings, plan: SlicePlan, outcomes: list[SliceOutcome],
-                     card: dict[str, Any], undo: ExitStack) -> tuple[SliceRecord, ...]:
+def _register_slices(settings: Settings, live: LiveRun, plan: SlicePlan,
+                     outcomes: list[SliceOutcome], card: dict[str, Any],
+                     undo: ExitStack) -> tuple[SliceRecord, ...]:
     """Save each slice model's artifact; the records the catalog gets for every slice."""
     records = []
     for outcome in outcomes:
@@ -178,6 +202,7 @@ def _register_slices(settings: Settings, plan: SlicePlan, outcomes: list[SliceOu
                              "integration": outcome.fitted.integration,
                              "input_schema": model.input_schema} | outcome.fitted.explained
         explained = outcome.fitted.explained
+        live.created(settings.models_dir / model.version)
         directory = registry.save_artifact(
             model, settings.models_dir, slice_card,
             model_card_markdown(slice_card, explained["intervals"],

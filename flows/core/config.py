@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         return self.root / "live"
 
     @property
+    def work_dir(self) -> Path:
+        """Files a run hands to workers (a slice's inputs and outcome), removed when it ends."""
+        return self.root / "work"
+
+    @property
     def bentoml_home(self) -> Path:
         return self.root / "bentoml"
 

@@ -85,10 +85,15 @@ def read_snapshot(dataset: DatasetRef) -> pl.DataFrame:
     return pl.read_parquet(dataset.snapshot_path)
 
 
+def snapshot_files(dataset: DatasetRef) -> tuple[Path, Path]:
+    """The snapshot and its facts file."""
+    return dataset.snapshot_path, dataset.snapshot_path.with_suffix(".json")
+
+
 def remove_snapshot(dataset: DatasetRef) -> None:
     """Undo a snapshot this process created (a run failed after ingest)."""
-    dataset.snapshot_path.with_suffix(".json").unlink(missing_ok=True)
-    dataset.snapshot_path.unlink(missing_ok=True)
+    for path in reversed(snapshot_files(dataset)):
+        path.unlink(missing_ok=True)
 
 
 def read_table(text: str) -> pl.DataFrame:

@@ -4,6 +4,8 @@ A run writes its catalog rows only when it finishes, in one transaction. Until t
 file says what it is doing (stage, best score so far), rewritten atomically on each progress
 event; it is removed when the run ends, recorded or failed; a run whose process died shows as
 'stopped'. The TUI lists these beside the catalog's runs, from the CLI, a deployment or itself.
+The file also lists the files the run created before its catalog transaction, so that what a
+killed run (a worker dying mid-run) left behind can be removed: see :func:`remove_created`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import socket
 import time
 from datetime import datetime
 from pathlib import Path
@@ -32,8 +36,9 @@ class LiveRun(logging.Handler):
         super().__init__(logging.INFO)
         self.path = directory / f"{run_id}.json"
         self.state: dict[str, Any] = {
-            "run_id": run_id, "pid": os.getpid(), "status": "running", "stage": "starting",
-            "best": None, "started_at": datetime.now().isoformat(timespec="seconds")} | facts
+            "run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
+            "status": "running", "stage": "starting", "best": None, "created": [],
+            "started_at": datetime.now().isoformat(timespec="seconds")} | facts
         self.written = 0.0
 
     def __enter__(self) -> LiveRun:
@@ -49,6 +54,11 @@ class LiveRun(logging.Handler):
         # Recorded or failed, the run is over: a failed run leaves the home as it was (its
         # error reached whoever started it). A killed run leaves its file: 'stopped'.
         self.path.unlink(missing_ok=True)
+
+    def created(self, path: Path) -> None:
+        """Note a file or directory the run is about to create, before it exists."""
+        self.state["created"].append(str(path))
+        self._write()
 
     def emit(self, record: logging.LogRecord) -> None:
         event: ProgressEvent | None = getattr(record, "progress", None)
@@ -74,14 +84,31 @@ class LiveRun(logging.Handler):
 
 def live_runs(directory: Path) -> list[dict[str, Any]]:
     """Runs in progress or failed, newest first; a 'running' run whose process is gone is
-    shown as 'stopped'."""
+    shown as 'stopped' (a process on another host cannot be checked: it stays 'running')."""
     found = []
     for path in directory.glob("*.json") if directory.exists() else []:
         try:
             state = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue  # replaced while reading: the next poll sees the new one
-        if state.get("status") == "running" and not psutil.pid_exists(int(state["pid"])):
+        if state.get("status") == "running" and _process_gone(state):
             state["status"] = "stopped"
         found.append(state)
     return sorted(found, key=lambda s: s.get("started_at", ""), reverse=True)
+
+
+def remove_created(state: dict[str, Any]) -> None:
+    """Remove what a stopped run created (with any half-written ``.NAME.partial-*`` twin):
+    nothing in the catalog refers to it, as the run never reached its transaction."""
+    for text in state.get("created", []):
+        path = Path(text)
+        for found in (path, *path.parent.glob(f".{path.name}.partial*")):
+            if found.is_dir():
+                shutil.rmtree(found, ignore_errors=True)
+            else:
+                found.unlink(missing_ok=True)
+
+
+def _process_gone(state: dict[str, Any]) -> bool:
+    return state.get("host", socket.gethostname()) == socket.gethostname() \
+        and not psutil.pid_exists(int(state["pid"]))

@@ -1,10 +1,12 @@
-"""Where reports live and how they are written: one HTML file per dataset analysis and per run.
+"""Where reports live and how they are written: one HTML file per dataset analysis and per run,
+and each run's summary as JSON.
 
 Files are written under a temporary name and renamed, so a browser never opens half a report.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,25 @@ def data_report_path(reports_dir: Path, dataset: DatasetRef, target: str | None)
 
 def run_report_path(reports_dir: Path, run_id: str) -> Path:
     return reports_dir / f"run-{run_id}.html"
+
+
+def summary_path(reports_dir: Path, run_id: str) -> Path:
+    return reports_dir / f"run-{run_id}.json"
+
+
+def write_summary(reports_dir: Path, run_id: str, summary: dict[str, Any]) -> Path:
+    """A run's summary as JSON (what ``autopipe run --json`` prints), beside its report."""
+    path = summary_path(reports_dir, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(summary, default=str))
+    os.replace(partial, path)
+    return path
+
+
+def read_summary(reports_dir: Path, run_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(summary_path(reports_dir, run_id).read_text())
+    return result
 
 
 def write_data_report(profile: dict[str, Any], dataset: DatasetRef, path: Path) -> Path:

@@ -310,6 +310,13 @@ class Catalog:
         with self.connect() as conn:
             return conn.sql(query).pl()
 
+    def run_of_flow_run(self, flow_run_id: str) -> str | None:
+        """The run a Prefect flow run recorded, if it got that far."""
+        with self.connect() as conn:
+            row = conn.execute("SELECT run_id FROM runs WHERE flow_run_id = ?",
+                               [flow_run_id]).fetchone()
+        return str(row[0]) if row else None
+
     def list_runs(self) -> pl.DataFrame:
         """Runs, newest first, with their dataset name and main metric of model and baseline."""
         query = """

@@ -1,0 +1,151 @@
+"""Deployments on a real Prefect server (SQLite, 127.0.0.1) with real process workers.
+
+``autopipe server start --workers 2`` deploys prefect.yaml and starts one run worker and two
+slice workers in a home of this module's own; runs are submitted with ``autopipe run
+--remote``, as a user would. Everything is torn down at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from flows.core.config import Settings
+from flows.core.store import Catalog
+from flows.slice_jobs import SLICE_DEPLOYMENT
+from flows.workers import running_workers
+from tests.conftest import SAMPLES, tree
+
+pytestmark = pytest.mark.slow
+AUTOPIPE = str(Path(sys.executable).with_name("autopipe"))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, str]]:
+    home = tmp_path_factory.mktemp("cluster")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AUTOPIPE_"))}
+    env |= {"AUTOPIPE_HOME": str(home), "AUTOPIPE_SEARCH__TEXT_FEATURES": "tfidf"}
+    started = subprocess.run([AUTOPIPE, "server", "start", "--workers", "2"], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert started.returncode == 0, started.stderr
+    url = started.stdout.strip().splitlines()[-1]
+    settings = Settings(home=home)
+    try:
+        yield settings, url
+    finally:
+        stopped = subprocess.run([AUTOPIPE, "server", "stop"], env=env, capture_output=True,
+                                 text=True, timeout=120)
+        assert stopped.returncode == 0, stopped.stderr
+        assert not running_workers(settings.prefect_home)
+
+
+def autopipe(settings: Settings, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AUTOPIPE_"))}
+    env |= {"AUTOPIPE_HOME": str(settings.root)}
+    return subprocess.Popen([AUTOPIPE, *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def flow_runs(url: str) -> list[dict[str, Any]]:
+    """Every flow run on the server, with its deployment's name and its parent flow run."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: url}), \
+            get_client(sync_client=True) as client:
+        runs = client.read_flow_runs()
+        deployments = {d.id: d.name for d in client.read_deployments()}
+        parents = {t.id: t.flow_run_id for t in client.read_task_runs()}
+    return [{"id": str(r.id), "name": r.name, "state": r.state,
+             "deployment": deployments.get(r.deployment_id) if r.deployment_id else None,
+             "parent": parents.get(r.parent_task_run_id) if r.parent_task_run_id else None,
+             "queue": r.work_queue_name, "start": r.start_time, "end": r.end_time}
+            for r in runs]
+
+
+def test_a_remote_run_spreads_its_slices_over_two_workers(cluster: tuple[Settings, str]) -> None:
+    settings, url = cluster
+    process = autopipe(settings, "run", str(SAMPLES / "titanic.csv"), "--target", "survived",
+                       "--budget", "4", "--slice-by", "sex", "--min-slice-rows", "100",
+                       "--remote", "--json")
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr
+    summary = json.loads(stdout)
+
+    # The parent ran on the run worker as the train deployment, and recorded the run.
+    catalog = Catalog(settings.catalog_path)
+    runs = flow_runs(url)
+    [parent] = [r for r in runs if r["deployment"] == "train"]
+    assert parent["state"].is_completed()
+    assert catalog.run_of_flow_run(parent["id"]) == summary["run_id"]
+    assert catalog.model(summary["model_version"]) is not None
+    assert summary["metrics"]["roc_auc"] > 0.7
+
+    # Each slice was a run of train-slice, a child of the parent, on the slice queue; the two
+    # ran at the same time on the two workers.
+    children = [r for r in runs if r["deployment"] == SLICE_DEPLOYMENT.split("/")[1]]
+    assert sorted(r["name"] for r in children) == ["slice sex=female", "slice sex=male"]
+    assert all(r["state"].is_completed() and str(r["parent"]) == parent["id"]
+               and r["queue"] == "slices" for r in children)
+    assert max(r["start"] for r in children) < min(r["end"] for r in children)
+
+    # Only the parent wrote the catalog: both slice models are registered with its run.
+    slices = {s["slice"]: s for s in summary["slices"]}
+    assert set(slices) == {"sex=female", "sex=male"}
+    for item in slices.values():
+        model = catalog.model(item["model_version"])
+        assert model is not None and model.run_id == summary["run_id"]
+    stages = {s["stage"] for s in summary["stages"]}
+    assert {"slice sex=female", "slice sex=male"} <= stages
+    assert not list(settings.work_dir.glob("*/*")) and not list(settings.live_dir.glob("*"))
+
+
+def test_a_worker_killed_mid_run_leaves_the_catalog_as_it_was(
+        cluster: tuple[Settings, str]) -> None:
+    settings, url = cluster
+    catalog = Catalog(settings.catalog_path)
+    counts, files = catalog.table_counts(), tree(settings.datasets_dir) | tree(
+        settings.models_dir)
+    follower = autopipe(settings, "run", str(SAMPLES / "penguins.csv"), "--target", "species",
+                        "--budget", "120", "--remote", "--json")
+    live = _wait_for_search(settings.live_dir)
+    assert live["created"], "the run had created its dataset snapshot"
+
+    # The machine goes down: the run worker and the flow run it started die at once.
+    [worker] = [w for w in running_workers(settings.prefect_home) if w["queue"] == "default"]
+    os.killpg(int(str(worker["pid"])), signal.SIGKILL)
+    os.killpg(int(live["pid"]), signal.SIGKILL)
+
+    stdout, stderr = follower.communicate(timeout=120)
+    assert follower.returncode == 2 and "died" in stderr and not stdout
+    [run] = [r for r in flow_runs(url) if r["id"] == live["flow_run_id"]]
+    assert run["state"].type.value == "CRASHED"
+    assert catalog.table_counts() == counts
+    assert catalog.run_of_flow_run(live["flow_run_id"]) is None
+    assert tree(settings.datasets_dir) | tree(settings.models_dir) == files
+    assert not list(settings.live_dir.glob("*"))
+
+
+def _wait_for_search(live_dir: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        for path in live_dir.glob("*.json"):
+            try:
+                state = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue  # replaced while read
+            if state["stage"] == "search" and state.get("best"):
+                UUID(state["flow_run_id"])
+                return dict(state)
+        time.sleep(0.2)
+    raise AssertionError("the remote run never reached its search")
