@@ -1,12 +1,17 @@
-"""Slices side by side: one run with 8 slices, trained with 1 and with 2 local workers.
+"""Slices side by side: one run with 8 slices, trained by 1 and by 2 workers.
 
-Generates an 8-segment table (binary target whose rule differs per segment), then runs
-``autopipe run --slice-by segment --workers N`` for N = 1 and 2 in one fresh home (one Prefect
-server, started before the timed runs) and prints each run's wall time, the slice phase
-(what the run spent beyond its global stages) and the speed-up. The slices' budget is the
-same in both runs, so the speed-up is the parallelism, not less search.
+Generates an 8-segment table (binary target whose rule differs per segment), then in one
+fresh home (one Prefect server, started before the timed runs):
+- local: ``autopipe run --slice-by segment --workers N`` (slices in N local processes);
+- server: ``autopipe server start --workers N`` then ``autopipe run ... --remote`` (the train
+  deployment on the run worker, each slice a train-slice flow run on one of N slice workers).
+It prints each run's wall time, the slice phase (what the run spent beyond its global
+stages), the speed-up, and for the server runs the orchestration overhead: submit to start
+of the parent run, and per slice flow run its wait before starting and its time beyond the
+slice's own training. The slices' budget is the same in every run, so the speed-up is the
+parallelism, not less search.
 
-    python benchmarks/workers.py [--rows-per-slice 600] [--budget 16]
+    python benchmarks/workers.py [--rows-per-slice 600] [--budget 16] [--mode local|server|both]
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 SLICES = 8
+AUTOPIPE = Path(sys.executable).with_name("autopipe")
 
 
 def generate(path: Path, rows_per_slice: int, seed: int = 0) -> None:
@@ -41,49 +48,91 @@ def generate(path: Path, rows_per_slice: int, seed: int = 0) -> None:
     pl.concat(parts).write_csv(path)
 
 
-def run(home: Path, data: Path, budget: float, workers: int) -> dict[str, object]:
-    autopipe = Path(sys.executable).with_name("autopipe")
+def run(home: Path, data: Path, budget: float, workers: int, remote: bool) -> dict[str, Any]:
     started = time.perf_counter()
+    where = ["--remote"] if remote else ["--workers", str(workers)]
     result = subprocess.run(
-        [str(autopipe), "run", str(data), "-t", "target", "--slice-by", "segment",
-         "--budget", str(budget), "--workers", str(workers), "--min-slice-rows", "100",
-         "--json"], capture_output=True, text=True, check=False,
-        env=os.environ | {"AUTOPIPE_HOME": str(home)})
+        [str(AUTOPIPE), "run", str(data), "-t", "target", "--slice-by", "segment",
+         "--budget", str(budget), "--min-slice-rows", "100", "--json", *where],
+        capture_output=True, text=True, check=False, env=environment(home))
     if result.returncode != 0:
         sys.exit(result.stderr[-3000:])
-    summary = json.loads(result.stdout)
+    summary: dict[str, Any] = json.loads(result.stdout)
     summary["wall_s"] = time.perf_counter() - started
     return summary
 
+
+def environment(home: Path) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")} \
+        | {"AUTOPIPE_HOME": str(home)}
+
+
+def slice_phase(summary: dict[str, Any]) -> float:
+    """What the run spent beyond its global stages: submitting, training, gathering slices."""
+    stages = summary["stages"]
+    global_walls = sum(s["wall_s"] for s in stages if not s["stage"].startswith("slice "))
+    return float(summary["duration_s"]) - global_walls
+
+
+def orchestration(url: str, summary: dict[str, Any]) -> str:
+    """The server's view of the last remote run: waits and overheads of its flow runs."""
+    os.environ["PREFECT_API_URL"] = url  # before Prefect is imported, which reads it once
+    from prefect.client.orchestration import get_client
+
+    walls = {s["stage"].removeprefix("slice "): s["wall_s"] for s in summary["stages"]
+             if s["stage"].startswith("slice ")}
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    with get_client(sync_client=True) as client:
+        parent = client.read_flow_run(summary["flow_run_id"])
+        children = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent.id])))
+    waits = [(r.start_time - r.created).total_seconds() for r in children
+             if r.start_time and r.created]
+    extra = [(r.total_run_time.total_seconds() - walls[r.name.removeprefix("slice ")])
+             for r in children]
+    parent_wait = (parent.start_time - parent.created).total_seconds() \
+        if parent.start_time and parent.created else float("nan")
+    return (f"  parent: submitted to running {parent_wait:.1f} s; {len(children)} slice flow "
+            f"runs: waited {min(waits):.1f}-{max(waits):.1f} s (mean "
+            f"{sum(waits) / len(waits):.1f}) before starting, ran {sum(extra) / len(extra):.1f}"
+            f" s beyond their training (process start, job read, outcome written)")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows-per-slice", type=int, default=600)
     parser.add_argument("--budget", type=float, default=16.0)
+    parser.add_argument("--mode", choices=["local", "server", "both"], default="both")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="autopipe-bench-workers-"))
     data = work / "segments.csv"
     generate(data, args.rows_per_slice)
     home = work / "home"
-    autopipe = Path(sys.executable).with_name("autopipe")
-    subprocess.run([str(autopipe), "server", "start"], check=True, capture_output=True,
-                   env=os.environ | {"AUTOPIPE_HOME": str(home)})
     print(f"{SLICES} slices x {args.rows_per_slice} rows, budget {args.budget:g} s")
-    phases = {}
-    for workers in (1, 2):
-        summary = run(home, data, args.budget, workers)
-        stages = summary["stages"]
-        assert isinstance(stages, list)
-        slice_walls = [s["wall_s"] for s in stages if s["stage"].startswith("slice ")]
-        global_walls = sum(s["wall_s"] for s in stages if not s["stage"].startswith("slice "))
-        phase = float(summary["duration_s"]) - global_walls  # type: ignore[arg-type]
-        phases[workers] = phase
-        print(f"workers={workers}: run {summary['wall_s']:.1f} s (flow {summary['duration_s']:.1f}"
-              f" s), slice phase {phase:.1f} s, slices trained {len(slice_walls)} "
-              f"(sum of their walls {sum(slice_walls):.1f} s)", flush=True)
-    print(f"speed-up of the slice phase with 2 workers: {phases[1] / phases[2]:.2f}x")
-    subprocess.run([str(autopipe), "server", "stop"], check=False, capture_output=True,
-                   env=os.environ | {"AUTOPIPE_HOME": str(home)})
+    modes = ["local", "server"] if args.mode == "both" else [args.mode]
+    try:
+        for mode in modes:
+            phases = {}
+            for workers in (1, 2):
+                server = ["--workers", str(workers)] if mode == "server" else ["--workers", "0"]
+                started = subprocess.run([str(AUTOPIPE), "server", "start", *server],
+                                         check=True, capture_output=True, text=True,
+                                         env=environment(home))
+                summary = run(home, data, args.budget, workers, remote=mode == "server")
+                phases[workers] = slice_phase(summary)
+                slices = [s for s in summary["stages"] if s["stage"].startswith("slice ")]
+                print(f"{mode} workers={workers}: run {summary['wall_s']:.1f} s (flow "
+                      f"{summary['duration_s']:.1f} s), slice phase {phases[workers]:.1f} s, "
+                      f"slices trained {len(slices)} (sum of their walls "
+                      f"{sum(s['wall_s'] for s in slices):.1f} s)", flush=True)
+                if mode == "server":
+                    print(orchestration(started.stdout.strip().splitlines()[-1], summary),
+                          flush=True)
+            print(f"{mode}: speed-up of the slice phase with 2 workers: "
+                  f"{phases[1] / phases[2]:.2f}x", flush=True)
+    finally:
+        subprocess.run([str(AUTOPIPE), "server", "stop"], check=False, capture_output=True,
+                       env=environment(home))
 
 
 if __name__ == "__main__":

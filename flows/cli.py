@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 
 from flows.analysis_cli import analysis_app, print_alerts
-from flows.console import err, fmt, json_safe, load_settings, out, prefect_api
+from flows.console import err, fmt, json_safe, load_settings, out, prefect_api, run_flow
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.store import Catalog
@@ -66,18 +66,13 @@ def train_once(settings: Settings, source: str, target: str, show_progress: bool
     from flows.core.ingest import check_source
 
     check_source(source, target, options.get("query"))
-    prefect_api(settings)
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    from flows.progress_display import RunProgress
-    from flows.train_flow import train
 
-    def run_flow() -> dict[str, Any]:
+    def call() -> dict[str, Any]:
+        from flows.train_flow import train
+
         return train(source=source, target=target, **options)
 
-    if not show_progress:
-        return run_flow()
-    with RunProgress(err):
-        return run_flow()
+    return run_flow(settings, call, show_progress)
 
 
 def train_remote(settings: Settings, source: str, target: str, show_progress: bool,

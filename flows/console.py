@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rich.console import Console
 
@@ -13,6 +14,7 @@ from flows.core.config import Settings
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "blue"}
 """How alerts of each severity are coloured, in the CLI and the TUI alike."""
+T = TypeVar("T")
 out = Console()
 err = Console(stderr=True)
 
@@ -53,3 +55,17 @@ def prefect_api(settings: Settings) -> str:
             url = ensure_server(settings.prefect_home, settings.logs_dir / "prefect-server.log")
     os.environ["PREFECT_API_URL"] = url
     return url
+
+
+def run_flow(settings: Settings, call: Callable[[], T], show_progress: bool) -> T:
+    """Run a flow in this process against autopipe's Prefect server, showing its live
+    progress unless told not to. ``call`` imports the flow: Prefect must be imported after
+    its API address is set."""
+    prefect_api(settings)
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    if not show_progress:
+        return call()
+    from flows.progress_display import RunProgress
+
+    with RunProgress(err):
+        return call()

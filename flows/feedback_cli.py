@@ -13,7 +13,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from flows.console import err, fmt, json_safe, load_settings, out, prefect_api
+from flows.console import err, fmt, json_safe, load_settings, out, run_flow
 from flows.core.errors import AutopipeError
 from flows.core.store import Catalog
 
@@ -80,24 +80,16 @@ def retrain(
 ) -> None:
     """Train a challenger on the data plus labelled and corrected predictions; compare it
     with the champion on fresh labelled rows and recommend (or make) the promotion."""
-    import os
+    def call() -> dict[str, Any]:
+        from flows.retrain_flow import retrain as retrain_flow
 
-    from flows.progress_display import RunProgress
-
-    settings = load_settings()
-    prefect_api(settings)
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    from flows.retrain_flow import retrain as retrain_flow
-
-    def run_flow() -> dict[str, Any]:
         return retrain_flow(dataset=dataset, budget_s=budget, auto_promote=auto_promote,
                             min_gain=min_gain)
 
+    result = run_flow(load_settings(), call, show_progress=not as_json)
     if as_json:
-        print(json.dumps(json_safe(run_flow()), default=str))
+        print(json.dumps(json_safe(result), default=str))
         return
-    with RunProgress(err):
-        result = run_flow()
     _print_retrain(result)
 
 

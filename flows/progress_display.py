@@ -5,8 +5,8 @@ It listens to the core's progress events (a logging handler), so the stages know
 
 from __future__ import annotations
 
-import logging
 from types import TracebackType
+from typing import Self
 
 from rich.console import Console
 from rich.progress import (
@@ -18,39 +18,32 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from flows.core.progress import LOGGER, ProgressEvent
+from flows.core.progress import ProgressEvent, ProgressListener
 
 
-class RunProgress(logging.Handler):
+class RunProgress(ProgressListener):
     """Context manager: shows progress on stderr while the run is inside it."""
 
     def __init__(self, console: Console) -> None:
-        super().__init__(logging.INFO)
+        super().__init__()
         self.progress = Progress(
             SpinnerColumn(), TextColumn("[bold]{task.description:<9}"), BarColumn(),
             TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=console,
             transient=False)
         self.tasks: dict[str, TaskID] = {}
 
-    def __enter__(self) -> RunProgress:
+    def __enter__(self) -> Self:
         self.progress.start()
-        LOGGER.addHandler(self)
-        LOGGER.setLevel(logging.INFO)
-        return self
+        return super().__enter__()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        LOGGER.removeHandler(self)
+        super().__exit__(exc_type, exc, tb)
         for task_id in self.tasks.values():
             if not self.progress.tasks[task_id].finished:
                 self.progress.update(task_id, status="[red]stopped")
                 self.progress.stop_task(task_id)
         self.progress.stop()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        event: ProgressEvent | None = getattr(record, "progress", None)
-        if event is not None:
-            self.show(event)
 
     def show(self, event: ProgressEvent) -> None:
         task_id = self.tasks.get(event.stage)

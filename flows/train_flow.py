@@ -237,6 +237,7 @@ def _summary(record: RunRecord, release_file: Path, prepared: PreparedData) -> d
     by_role = {e.role: e for e in record.evaluations}
     return {
         "run_id": record.run_id,
+        "flow_run_id": record.flow_run_id,
         "dataset": record.dataset.name,
         "dataset_hash": record.dataset.content_hash,
         "rows": record.dataset.rows,

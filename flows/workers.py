@@ -59,8 +59,14 @@ def deploy_all(settings: Settings, api_url: str) -> None:
 
 
 def start_workers(settings: Settings, api_url: str, slice_workers: int) -> list[dict[str, object]]:
-    """Replace this home's workers with one train worker and ``slice_workers`` slice workers;
-    return what was started (pid, queue, log)."""
+    """One run worker and ``slice_workers`` slice workers for this home; return them (pid,
+    queue, limit, log). Workers already running as asked are kept (with their runs); another
+    count replaces them, stopping what they run."""
+    running = running_workers(settings.prefect_home)
+    queues = sorted(str(w["queue"]) for w in running)
+    if queues == sorted([TRAIN_QUEUE] + [SLICE_QUEUE] * slice_workers) \
+            and all(w.get("api_url") == api_url for w in running):
+        return running
     stop_workers(settings.prefect_home)
     cores = max(1, (os.cpu_count() or 1) // max(1, slice_workers))
     started = [_start_worker(settings, api_url, TRAIN_QUEUE, 0, limit=None, n_jobs=None)]
@@ -121,4 +127,5 @@ def _start_worker(settings: Settings, api_url: str, queue: str, index: int,
         process = subprocess.Popen(command, cwd=CHECKOUT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
-    return {"pid": process.pid, "queue": queue, "limit": limit, "log": str(log_file)}
+    return {"pid": process.pid, "queue": queue, "limit": limit, "log": str(log_file),
+            "api_url": api_url}

@@ -11,7 +11,6 @@ killed run (a worker dying mid-run) left behind can be removed: see :func:`remov
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import socket
@@ -19,21 +18,21 @@ import time
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import psutil
 
-from flows.core.progress import LOGGER, ProgressEvent
+from flows.core.progress import ProgressEvent, ProgressListener
 
 MIN_INTERVAL_S = 0.5
 """A new stage or best score is written at once; other events at most this often."""
 
 
-class LiveRun(logging.Handler):
+class LiveRun(ProgressListener):
     """Context manager around a run: keeps its live file current."""
 
     def __init__(self, directory: Path, run_id: str, facts: dict[str, Any]) -> None:
-        super().__init__(logging.INFO)
+        super().__init__()
         self.path = directory / f"{run_id}.json"
         self.state: dict[str, Any] = {
             "run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
@@ -41,16 +40,14 @@ class LiveRun(logging.Handler):
             "started_at": datetime.now().isoformat(timespec="seconds")} | facts
         self.written = 0.0
 
-    def __enter__(self) -> LiveRun:
+    def __enter__(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._write()
-        LOGGER.addHandler(self)
-        LOGGER.setLevel(logging.INFO)
-        return self
+        return super().__enter__()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        LOGGER.removeHandler(self)
+        super().__exit__(exc_type, exc, tb)
         # Recorded or failed, the run is over: a failed run leaves the home as it was (its
         # error reached whoever started it). A killed run leaves its file: 'stopped'.
         self.path.unlink(missing_ok=True)
@@ -60,10 +57,7 @@ class LiveRun(logging.Handler):
         self.state["created"].append(str(path))
         self._write()
 
-    def emit(self, record: logging.LogRecord) -> None:
-        event: ProgressEvent | None = getattr(record, "progress", None)
-        if event is None:
-            return
+    def show(self, event: ProgressEvent) -> None:
         before = (self.state["stage"], self.state["best"])
         self.state["stage"] = event.stage
         if event.best_score is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
 
 LOGGER = logging.getLogger("autopipe.progress")
 
@@ -30,3 +32,27 @@ class ProgressEvent:
 def emit(event: ProgressEvent) -> None:
     LOGGER.info("%s %s %s", event.stage, event.status, event.message,
                 extra={"progress": event})
+
+
+class ProgressListener(logging.Handler):
+    """Receives the progress events emitted while inside its ``with`` block."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+
+    def __enter__(self) -> Self:
+        LOGGER.addHandler(self)
+        LOGGER.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        LOGGER.removeHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event: ProgressEvent | None = getattr(record, "progress", None)
+        if event is not None:
+            self.show(event)
+
+    def show(self, event: ProgressEvent) -> None:
+        raise NotImplementedError

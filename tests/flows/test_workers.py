@@ -110,6 +110,22 @@ def test_a_remote_run_spreads_its_slices_over_two_workers(cluster: tuple[Setting
     assert not list(settings.work_dir.glob("*/*")) and not list(settings.live_dir.glob("*"))
 
 
+def test_the_package_deployment_builds_the_release_into_a_bento_on_the_worker(
+        cluster: tuple[Settings, str]) -> None:
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    settings, url = cluster
+    champion = Catalog(settings.catalog_path).aliases("titanic")[("", "champion")]
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        flow_run: Any = run_deployment("package/package", parameters={"dataset": "titanic"},
+                                  timeout=300, poll_interval=1, as_subflow=False)
+    assert flow_run.state is not None and flow_run.state.is_completed(), flow_run.state
+    [release] = (settings.bentoml_home / "bentos" / "autopipe-titanic").glob(
+        "*/src/release/release.json")
+    assert json.loads(release.read_text())["champions"]["global"] == champion
+
+
 def test_a_worker_killed_mid_run_leaves_the_catalog_as_it_was(
         cluster: tuple[Settings, str]) -> None:
     settings, url = cluster
