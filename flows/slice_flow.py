@@ -1,28 +1,42 @@
-"""The ``train-slice`` flow: one slice of a train run, on whichever worker takes it."""
+"""The ``train-slice`` flow: slices of a train run, on whichever worker takes them."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 
 from flows.core.config import Settings
-from flows.slice_jobs import claim, outcome_path, read_pickle, write_pickle
+from flows.slice_jobs import claimed_jobs, error_path, outcome_path, read_pickle, write_pickle
 from flows.slicing import train_slice
 
 
 @flow(name="train-slice")
-def train_slice_flow(job: str) -> str:
-    """Train the slice described by ``job`` (a file the parent run wrote in the shared home)
-    with this worker's cores, and write its outcome beside it; return the outcome's path."""
-    job_file = Path(job)
-    claim(job_file)
-    parameters = read_pickle(job_file)
-    parameters["prepared"] = read_pickle(parameters["prepared"])
+def train_slice_flow(work_dir: str) -> list[str]:
+    """Take the run's unclaimed slice jobs one at a time (files the parent wrote in the
+    shared home), train each with this worker's cores and write its outcome beside it;
+    return the slices trained. A slice that fails leaves its error for the parent."""
+    logger = get_run_logger()
     n_jobs = Settings().search.n_jobs
-    parameters["options"] = replace(parameters["options"],
-                                    n_jobs=n_jobs if n_jobs > 0 else os.cpu_count() or 1)
-    outcome = train_slice.fn(**parameters)
-    return str(write_pickle(outcome_path(job_file), outcome))
+    prepared: dict[str, Any] = {}
+    trained = []
+    for job in claimed_jobs(Path(work_dir), str(flow_run.get_id())):
+        parameters = read_pickle(job)
+        if str(parameters["prepared"]) not in prepared:
+            prepared[str(parameters["prepared"])] = read_pickle(parameters["prepared"])
+        parameters["prepared"] = prepared[str(parameters["prepared"])]
+        parameters["options"] = replace(parameters["options"],
+                                        n_jobs=n_jobs if n_jobs > 0 else os.cpu_count() or 1)
+        logger.info("training slice %s", parameters["spec"].name)
+        try:
+            outcome = train_slice.fn(**parameters)
+        except Exception as exc:
+            error_path(job).write_text(f"{type(exc).__name__}: {exc}")
+            raise
+        write_pickle(outcome_path(job), outcome)
+        trained.append(parameters["spec"].name)
+    return trained

@@ -1,10 +1,12 @@
-"""Slices trained as runs of the ``train-slice`` deployment, so several workers share them.
+"""Slices trained by runs of the ``train-slice`` deployment, so several workers share them.
 
 The parent train run writes the prepared split once and one job file per slice into a work
-directory of the shared home (``<home>/work/<run id>/``), submits one flow run per slice and
-waits for them; each worker reads its job, trains, and writes the outcome beside it. Workers
-never touch the catalog: the parent registers every outcome (one writer). The work directory
-is removed when the parent ends, however it ends.
+directory of the shared home (``<home>/work/<run id>/``), and submits one flow run per job.
+Each flow run takes jobs until none is left unclaimed (a claim is an exclusive file create),
+so a worker pays the start of a flow run (a new Python process importing the ML stack, ~8 s
+here) once for several slices, and a worker joining late still takes its share. Outcomes are
+written beside the jobs; the parent registers them (workers never touch the catalog), cancels
+the flow runs that found nothing left, and removes the directory however it ends.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import os
 import shutil
 import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
@@ -24,17 +27,18 @@ import psutil
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
-from prefect.states import Cancelling
+from prefect.states import Cancelled, Cancelling
 
 from flows.core.errors import AutopipeError
 from flows.core.registry import model_version_slug
 from flows.reaping import mark_crashed
 
 if TYPE_CHECKING:
-    from prefect.client.schemas.objects import FlowRun
+    from prefect.client.schemas.objects import FlowRun, State
 
 SLICE_DEPLOYMENT = "train-slice/train-slice"
-POLL_S = 1.0
+POLL_S = 0.5
+STATE_CHECK_S = 5.0
 PREPARED_FILE = "prepared.pkl"
 
 
@@ -54,45 +58,69 @@ def outcome_path(job: Path) -> Path:
     return job.with_suffix(".outcome")
 
 
+def error_path(job: Path) -> Path:
+    return job.with_suffix(".error")
+
+
 def claim_path(job: Path) -> Path:
-    """Which process on which host works on a job: the parent notices when it dies."""
+    """Which process, on which host, in which flow run, took a job."""
     return job.with_suffix(".claim")
 
 
+def claimed_jobs(work_dir: Path, flow_run_id: str) -> Iterator[Path]:
+    """Jobs of a run not yet taken by anyone, each claimed for this process as it is
+    yielded; ends when none is left (or the run is over and its directory gone)."""
+    while True:
+        for job in sorted(work_dir.glob("*.job")):
+            try:
+                claim = os.open(claim_path(job), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                continue
+            except FileNotFoundError:
+                return
+            with os.fdopen(claim, "w") as file:
+                file.write(f"{socket.gethostname()} {os.getpid()} {flow_run_id}")
+            yield job
+            break
+        else:
+            return
+
+
 @dataclass
-class SliceRun:
-    """A submitted slice: ``result()`` waits for its flow run and returns its outcome."""
+class SliceJob:
+    """A submitted slice: ``result()`` waits for its outcome, whichever flow run trains it."""
 
     name: str
-    flow_run_id: UUID
     job: Path
+    runner: SliceDeploymentRunner
 
     def result(self) -> Any:
-        with get_client(sync_client=True) as client:
-            while True:
-                state = client.read_flow_run(self.flow_run_id).state
-                if state is not None and state.is_final():
-                    break
-                if _claim_died(claim_path(self.job)):
-                    mark_crashed(self.flow_run_id)
-                    raise AutopipeError(
-                        f"the worker training slice {self.name!r} died mid-run",
-                        "start the workers again (autopipe server start) and rerun")
-                time.sleep(POLL_S)
-        if state.is_completed() and outcome_path(self.job).exists():
-            return read_pickle(outcome_path(self.job))
-        raise AutopipeError(
-            f"slice {self.name!r} ended {state.name} on its worker: {state.message or ''}",
-            f"see the worker's log (flow run {self.flow_run_id}) and rerun")
+        checked = time.monotonic()
+        while not outcome_path(self.job).exists():
+            if error_path(self.job).exists():
+                raise AutopipeError(f"slice {self.name!r} failed on its worker: "
+                                    f"{error_path(self.job).read_text()}",
+                                    "see the worker's log and rerun")
+            died = _claimed_by_dead_process(claim_path(self.job))
+            if died is not None:
+                mark_crashed(died)
+                raise AutopipeError(f"the worker training slice {self.name!r} died mid-run",
+                                    "start the workers again (autopipe server start), rerun")
+            if time.monotonic() - checked > STATE_CHECK_S:
+                self.runner.check_running(self.name)
+                checked = time.monotonic()
+            time.sleep(POLL_S)
+        return read_pickle(outcome_path(self.job))
 
 
+@dataclass
 class SliceDeploymentRunner:
     """Submits slices to a deployment; used where train_slices uses a task runner."""
 
-    def __init__(self, deployment: str, work_dir: Path) -> None:
-        self.deployment, self.work_dir = deployment, work_dir
-        self.runs: list[SliceRun] = []
-        self.prepared: Path | None = None
+    deployment: str
+    work_dir: Path
+    flow_runs: list[UUID] = field(default_factory=list)
+    prepared: Path | None = None
 
     def __enter__(self) -> SliceDeploymentRunner:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -100,46 +128,56 @@ class SliceDeploymentRunner:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if exc is not None:
-            self._cancel_unfinished()
+        self._cancel(running_too=exc is not None)
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
-    def submit(self, parameters: dict[str, Any]) -> SliceRun:
-        """One flow run for one slice; the prepared split is written once for all."""
+    def submit(self, parameters: dict[str, Any]) -> SliceJob:
+        """Write the slice's job (the prepared split once for all) and one more flow run."""
         if self.prepared is None:
             self.prepared = write_pickle(self.work_dir / PREPARED_FILE, parameters["prepared"])
         name = parameters["spec"].name
-        job = write_pickle(self.work_dir / f"{model_version_slug(name)}.job",
+        index = len(self.flow_runs) + 1
+        job = write_pickle(self.work_dir / f"{index:03d}-{model_version_slug(name)}.job",
                            parameters | {"prepared": self.prepared})
         try:
             flow_run = cast("FlowRun", run_deployment(  # sync here; typed for both
-                self.deployment, parameters={"job": str(job)}, timeout=0,
-                flow_run_name=f"slice {name}"))
+                self.deployment, parameters={"work_dir": str(self.work_dir)}, timeout=0,
+                flow_run_name=f"slices of {self.work_dir.name} #{index}"))
         except ObjectNotFound as exc:
             raise AutopipeError(f"there is no deployment {self.deployment!r} to train slices on",
                                 "deploy the flows first: autopipe server start") from exc
-        run = SliceRun(name, flow_run.id, job)
-        self.runs.append(run)
-        return run
+        self.flow_runs.append(flow_run.id)
+        return SliceJob(name, job, self)
 
-    def _cancel_unfinished(self) -> None:
+    def check_running(self, name: str) -> None:
+        """Some flow run may still take the slice: not all of them ended."""
         with get_client(sync_client=True) as client:
-            for run in self.runs:
-                state = client.read_flow_run(run.flow_run_id).state
-                if state is None or not state.is_final():
-                    client.set_flow_run_state(run.flow_run_id, Cancelling(), force=True)
+            states = [client.read_flow_run(i).state for i in self.flow_runs]
+        if all(state is not None and state.is_final() for state in states):
+            messages = {f"{s.name}: {s.message}" for s in states if s and not s.is_completed()}
+            raise AutopipeError(f"slice {name!r} was never trained: every slice flow run "
+                                f"ended ({'; '.join(sorted(messages)) or 'all completed'})",
+                                "see the slice workers' logs and rerun")
+
+    def _cancel(self, running_too: bool) -> None:
+        """The flow runs left with nothing to do (not started yet), or all on a failure."""
+        with get_client(sync_client=True) as client:
+            for flow_run_id in self.flow_runs:
+                state = client.read_flow_run(flow_run_id).state
+                if state is None or state.is_final() or (state.is_running() and not running_too):
+                    continue
+                cancel: State[Any] = Cancelling() if state.is_running() else Cancelled(
+                    message="every slice was taken by another flow run")
+                client.set_flow_run_state(flow_run_id, cancel, force=True)
 
 
-def claim(job: Path) -> None:
-    claim_path(job).write_text(f"{socket.gethostname()} {os.getpid()}")
-
-
-def _claim_died(path: Path) -> bool:
-    """Claimed on this host by a process that is gone (other hosts cannot be checked)."""
+def _claimed_by_dead_process(path: Path) -> UUID | None:
+    """The flow run that claimed a job on this host from a process that is gone (other
+    hosts cannot be checked)."""
     try:
-        host, pid = path.read_text().split()
+        host, pid, flow_run_id = path.read_text().split()
     except (OSError, ValueError):
-        return False
-    return host == socket.gethostname() and not psutil.pid_exists(int(pid))
-
-
+        return None
+    if host == socket.gethostname() and not psutil.pid_exists(int(pid)):
+        return UUID(flow_run_id)
+    return None

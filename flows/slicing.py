@@ -124,18 +124,18 @@ def train_slices(prepared: PreparedData, plan: SlicePlan, options: FitOptions, v
     with slice_runner(workers, dask, deployment, work_dir) as runner:
         submit: Callable[[dict[str, Any]], Any] = runner.submit \
             if isinstance(runner, SliceDeploymentRunner) else partial(runner.submit, train_slice)
-        futures = []
-        for spec in plan.trained:
+        futures = {}
+        for spec in sorted(plan.trained, key=lambda s: -s.rows):  # the longest start first
             emit(ProgressEvent(stage=f"slice {spec.name}", status="started"))
-            futures.append(submit({
+            futures[spec.name] = submit({
                 "prepared": prepared, "spec": spec, "options": shared,
                 "version": slice_version(version, spec.name),
                 "budget": max(MIN_SLICE_BUDGET_S, budget * spec.rows / rows),
                 "global_model": global_model,
                 "text_features": text_features,
-                "policy": policy_for(spec.values, policies or [])}))
-        for spec, future in zip(plan.trained, futures, strict=True):
-            outcome = future.result()
+                "policy": policy_for(spec.values, policies or [])})
+        for spec in plan.trained:
+            outcome = futures[spec.name].result()
             emit(ProgressEvent(stage=f"slice {spec.name}", status="finished",
                                elapsed_s=outcome.usages[-1].wall_s))
             outcomes.append(outcome)
