@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -85,14 +86,17 @@ def orchestration(url: str, summary: dict[str, Any]) -> str:
         parent = client.read_flow_run(summary["flow_run_id"])
         children = client.read_flow_runs(flow_run_filter=FlowRunFilter(
             parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent.id])))
-    started = [r for r in children if r.start_time and r.created]
+    started = [r for r in children if r.start_time and r.created  # a cancelled run has one
+               and r.total_run_time.total_seconds() > 0]
     waits = [(r.start_time - r.created).total_seconds() for r in started]  # type: ignore[operator]
     running = sum(r.total_run_time.total_seconds() for r in started)
     parent_wait = (parent.start_time - parent.created).total_seconds() \
         if parent.start_time and parent.created else float("nan")
+    states = Counter(r.state.name for r in children if r.state)
     return (f"  parent: submitted to running {parent_wait:.1f} s; {len(children)} slice flow "
-            f"runs submitted, {len(started)} started (the others found every slice taken and "
-            f"were cancelled): each waited {min(waits):.1f}-{max(waits):.1f} s from submission "
+            f"runs submitted, {len(started)} ran ({dict(states)}: runs no worker had taken "
+            f"when every slice was taken are cancelled): each waited {min(waits):.1f}-"
+            f"{max(waits):.1f} s from submission "
             f"to running (worker poll, new process, imports); together they ran "
             f"{running:.1f} s for {training:.1f} s of slice training")
 

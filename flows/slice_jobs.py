@@ -109,6 +109,7 @@ class SliceJob:
             if time.monotonic() - checked > STATE_CHECK_S:
                 self.runner.check_running(self.name)
                 checked = time.monotonic()
+            self.runner.cancel_idle()
             time.sleep(POLL_S)
         return read_pickle(outcome_path(self.job))
 
@@ -120,7 +121,9 @@ class SliceDeploymentRunner:
     deployment: str
     work_dir: Path
     flow_runs: list[UUID] = field(default_factory=list)
+    jobs: list[Path] = field(default_factory=list)
     prepared: Path | None = None
+    idle_cancelled: bool = False
 
     def __enter__(self) -> SliceDeploymentRunner:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -128,7 +131,7 @@ class SliceDeploymentRunner:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._cancel(running_too=exc is not None)
+        self._cancel(running_too=exc is not None, pending_too=True)
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def submit(self, parameters: dict[str, Any]) -> SliceJob:
@@ -147,7 +150,16 @@ class SliceDeploymentRunner:
             raise AutopipeError(f"there is no deployment {self.deployment!r} to train slices on",
                                 "deploy the flows first: autopipe server start") from exc
         self.flow_runs.append(flow_run.id)
+        self.jobs.append(job)
         return SliceJob(name, job, self)
+
+    def cancel_idle(self) -> None:
+        """Once every job is taken, the flow runs no worker has picked up yet are not needed:
+        cancelled at once, so no worker starts a process for nothing."""
+        if self.idle_cancelled or not all(claim_path(job).exists() for job in self.jobs):
+            return
+        self.idle_cancelled = True
+        self._cancel(running_too=False, pending_too=False)
 
     def check_running(self, name: str) -> None:
         """Some flow run may still take the slice: not all of them ended."""
@@ -159,12 +171,13 @@ class SliceDeploymentRunner:
                                 f"ended ({'; '.join(sorted(messages)) or 'all completed'})",
                                 "see the slice workers' logs and rerun")
 
-    def _cancel(self, running_too: bool) -> None:
+    def _cancel(self, running_too: bool, pending_too: bool) -> None:
         """The flow runs left with nothing to do (not started yet), or all on a failure."""
         with get_client(sync_client=True) as client:
             for flow_run_id in self.flow_runs:
                 state = client.read_flow_run(flow_run_id).state
-                if state is None or state.is_final() or (state.is_running() and not running_too):
+                if state is None or state.is_final() or (state.is_running() and not running_too) \
+                        or (state.is_pending() and not pending_too):
                     continue
                 cancel: State[Any] = Cancelling() if state.is_running() else Cancelled(
                     message="every slice was taken by another flow run")
