@@ -317,13 +317,14 @@ def server_start(
     settings = load_settings()
     url = prefect_api(settings)
     from flows.reaping import reap_stopped_runs
-    from flows.workers import deploy_all, ensure_pool, start_workers
+    from flows.workers import deploy_all, ensure_pool, ensure_zombie_automation, start_workers
 
     for state in reap_stopped_runs(settings):
         err.print(f"[yellow]Run {state['run_id']} had died mid-run:[/] its flow run is marked "
                   "crashed and the files it had written are removed.")
     with err.status("Deploying autopipe's flows from prefect.yaml…"):
         ensure_pool()
+        ensure_zombie_automation()
         deploy_all(settings, url)
     table = Table("worker pid", "queue", "runs at once", "log", box=None)
     for worker in start_workers(settings, url, max(0, slice_workers)):

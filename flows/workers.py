@@ -13,11 +13,16 @@ import contextlib
 import json
 import os
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import psutil
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.objects import StateType
+from prefect.events.actions import ChangeFlowRunState
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from prefect.events.schemas.events import ResourceSpecification
 from prefect.exceptions import ObjectAlreadyExists
 
 from flows.core.config import Settings
@@ -29,6 +34,11 @@ POOL = "autopipe"
 TRAIN_QUEUE, SLICE_QUEUE = "default", "slices"
 STATE_FILE = "autopipe-workers.json"
 CHECKOUT = Path(__file__).resolve().parents[1]
+HEARTBEAT_S = 30
+"""Flow runs started by these workers report every 30 s (Prefect's minimum)..."""
+ZOMBIE_AFTER_S = 120
+"""...and one that missed them for 2 minutes is marked Crashed by the server (on any host)."""
+ZOMBIE_AUTOMATION = "autopipe: crash flow runs that stopped reporting"
 POLL_SECONDS = "1"
 """How often a worker asks for runs: 1 s instead of Prefect's 10 s puts a submitted run on a
 worker in about 4 s (measured)."""
@@ -39,6 +49,28 @@ def ensure_pool() -> None:
     PREFECT_API_URL names."""
     with get_client(sync_client=True) as client, contextlib.suppress(ObjectAlreadyExists):
         client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
+
+
+def ensure_zombie_automation() -> None:
+    """The automation Prefect documents for runs whose machine died: a flow run that sent
+    heartbeats and then neither another one nor a final state within ZOMBIE_AFTER_S is set
+    Crashed. Reaping (flows/reaping.py) is quicker but sees only its own host's processes."""
+    with get_client(sync_client=True) as client:
+        if client.read_automations_by_name(ZOMBIE_AUTOMATION):
+            return
+        client.create_automation(AutomationCore(
+            name=ZOMBIE_AUTOMATION,
+            trigger=EventTrigger(
+                after={"prefect.flow-run.heartbeat"},
+                expect={"prefect.flow-run.heartbeat", "prefect.flow-run.Completed",
+                        "prefect.flow-run.Failed", "prefect.flow-run.Cancelled",
+                        "prefect.flow-run.Crashed"},
+                match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+                for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
+                within=timedelta(seconds=ZOMBIE_AFTER_S)),
+            actions=[ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message=f"no heartbeat for {ZOMBIE_AFTER_S} s: its worker or machine died")]))
 
 
 def deploy_all(settings: Settings, api_url: str) -> None:
@@ -109,6 +141,7 @@ def worker_environment(settings: Settings, api_url: str) -> dict[str, str]:
     return os.environ | tool_environment(settings) | {
         "PREFECT_API_URL": api_url, "AUTOPIPE_CHECKOUT": str(CHECKOUT),
         "PREFECT_WORKER_QUERY_SECONDS": POLL_SECONDS,
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S),
         "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "INFO"}
 
 

@@ -133,6 +133,23 @@ def test_a_remote_run_spreads_its_slices_over_two_workers(cluster: tuple[Setting
     assert not list(settings.work_dir.glob("*/*")) and not list(settings.live_dir.glob("*"))
 
 
+def test_runs_that_stop_reporting_are_crashed_by_a_server_automation(
+        cluster: tuple[Settings, str]) -> None:
+    """The cross-host path for a dead worker (reaping only sees this host's processes)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.workers import ZOMBIE_AFTER_S, ZOMBIE_AUTOMATION
+
+    _, url = cluster
+    with temporary_settings(updates={PREFECT_API_URL: url}), \
+            get_client(sync_client=True) as client:
+        [automation] = client.read_automations_by_name(ZOMBIE_AUTOMATION)
+    assert automation.enabled
+    assert automation.trigger.within.total_seconds() == ZOMBIE_AFTER_S  # type: ignore[union-attr]
+    assert [a.state.value for a in automation.actions] == ["CRASHED"]  # type: ignore[union-attr]
+
+
 def test_the_package_deployment_builds_the_release_into_a_bento_on_the_worker(
         cluster: tuple[Settings, str]) -> None:
     from prefect.deployments import run_deployment
