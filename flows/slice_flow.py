@@ -11,7 +11,14 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows.core.config import Settings
-from flows.slice_jobs import claimed_jobs, error_path, outcome_path, read_pickle, write_pickle
+from flows.slice_jobs import (
+    check_same_code,
+    claimed_jobs,
+    error_path,
+    outcome_path,
+    read_pickle,
+    write_pickle,
+)
 from flows.slicing import train_slice
 
 
@@ -21,6 +28,7 @@ def train_slice_flow(work_dir: str) -> list[str]:
     shared home), train each with this worker's cores and write its outcome beside it;
     return the slices trained. A slice that fails leaves its error for the parent."""
     logger = get_run_logger()
+    check_same_code(Path(work_dir))
     n_jobs = Settings().search.n_jobs
     prepared: dict[str, Any] = {}
     trained = []

@@ -11,6 +11,7 @@ the flow runs that found nothing left, and removes the directory however it ends
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -30,6 +31,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled, Cancelling
 
 from flows.core.errors import AutopipeError
+from flows.core.lineage import code_lineage
 from flows.core.registry import model_version_slug
 from flows.reaping import mark_crashed
 
@@ -40,6 +42,7 @@ SLICE_DEPLOYMENT = "train-slice/train-slice"
 POLL_S = 0.5
 STATE_CHECK_S = 5.0
 PREPARED_FILE = "prepared.pkl"
+CODE_FILE = "code.json"
 
 
 def write_pickle(path: Path, value: Any) -> Path:
@@ -52,6 +55,28 @@ def write_pickle(path: Path, value: Any) -> Path:
 
 def read_pickle(path: Path) -> Any:
     return cloudpickle.loads(path.read_bytes())
+
+
+def code_identity() -> dict[str, Any]:
+    """What must match between the run and a worker for the pickled jobs to mean the same
+    thing on both: the commit, autopipe's, Python's and the libraries' versions."""
+    lineage = code_lineage()
+    return lineage | {"git_commit": (lineage["git_commit"] or "").removesuffix("-dirty")}
+
+
+def check_same_code(work_dir: Path) -> None:
+    """Refuse a run's jobs when this worker's code differs from the run's."""
+    try:
+        theirs = json.loads((work_dir / CODE_FILE).read_text())
+    except FileNotFoundError:
+        return  # the run is over: there is nothing to take
+    ours = code_identity()
+    differences = {key: (theirs.get(key), ours.get(key)) for key in ours
+                   if theirs.get(key) != ours.get(key)}
+    if differences:
+        raise AutopipeError(f"this worker runs other code than the run that wrote the jobs "
+                            f"(run vs worker: {differences})",
+                            "install the run's commit and pins on the worker, restart it")
 
 
 def outcome_path(job: Path) -> Path:
@@ -127,6 +152,7 @@ class SliceDeploymentRunner:
 
     def __enter__(self) -> SliceDeploymentRunner:
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        (self.work_dir / CODE_FILE).write_text(json.dumps(code_identity()))
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
