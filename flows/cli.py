@@ -85,7 +85,7 @@ def train_remote(settings: Settings, source: str, target: str, show_progress: bo
     from flows.progress_display import RunProgress
     from flows.remote import follow, submit_train
 
-    flow_run_id = submit_train({"source": source, "target": target} | options)
+    flow_run_id = submit_train(settings, {"source": source, "target": target} | options)
     err.print(f"Submitted flow run {flow_run_id} to the train deployment.")
     if not show_progress:
         return follow(settings, flow_run_id, lambda _event: None)

@@ -7,6 +7,8 @@ its report. A run whose process died is reaped and reported, rather than followe
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -18,6 +20,7 @@ from prefect.exceptions import ObjectNotFound
 
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
+from flows.core.ingest import file_hash
 from flows.core.live_runs import live_runs
 from flows.core.progress import ProgressEvent
 from flows.core.reports import read_summary
@@ -33,12 +36,13 @@ TRAIN_DEPLOYMENT = "train/train"
 POLL_S = 0.5
 
 
-def submit_train(parameters: dict[str, Any]) -> UUID:
-    """A flow run of the train deployment with these parameters (local paths made absolute:
-    the worker runs elsewhere)."""
-    parameters = parameters | {"source": _absolute(parameters["source"])}
+def submit_train(settings: Settings, parameters: dict[str, Any]) -> UUID:
+    """A flow run of the train deployment with these parameters; the local files it reads
+    (source, policies) are copied into the shared home first, as a worker on another
+    machine sees the home but not this machine's disk."""
+    parameters = parameters | {"source": _into_home(settings, parameters["source"])}
     if parameters.get("policies"):
-        parameters["policies"] = [_absolute(p) for p in parameters["policies"]]
+        parameters["policies"] = [_into_home(settings, p) for p in parameters["policies"]]
     try:
         flow_run = cast("FlowRun", run_deployment(  # sync here; typed for both
             TRAIN_DEPLOYMENT, parameters=parameters, timeout=0, as_subflow=False))
@@ -104,6 +108,16 @@ class _LiveTracker:
             self.show(ProgressEvent(stage=self.stage, status="finished"))
 
 
-def _absolute(source: str) -> str:
+def _into_home(settings: Settings, source: str) -> str:
+    """A local file as ``<home>/inbox/<content hash>/<its name>`` (the name is kept: it names
+    the dataset); anything else (a database URI) unchanged."""
     path = Path(source).expanduser()
-    return str(path.resolve()) if path.exists() else source
+    if not path.is_file():
+        return source
+    copy = settings.inbox_dir / file_hash(path)[:16] / path.name
+    if not copy.exists():
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        partial = copy.with_name(f".{copy.name}.partial")
+        shutil.copyfile(path, partial)
+        os.replace(partial, copy)
+    return str(copy)

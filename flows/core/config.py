@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         return self.root / "live"
 
     @property
+    def inbox_dir(self) -> Path:
+        """Files submitted to the server's workers (autopipe run --remote), by content."""
+        return self.root / "inbox"
+
+    @property
     def work_dir(self) -> Path:
         """Files a run hands to workers (a slice's inputs and outcome), removed when it ends."""
         return self.root / "work"

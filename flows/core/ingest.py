@@ -56,7 +56,7 @@ def ingest(source: Source, datasets_dir: Path, name: str | None = None) -> Inges
     _sweep_partials(datasets_dir)
     name = name or source.default_name
     if source.is_file:
-        content_hash = _file_hash(Path(source.location))
+        content_hash = file_hash(Path(source.location))
         existing = _existing(datasets_dir, content_hash, name, source)
         if existing:
             return existing
@@ -65,7 +65,7 @@ def ingest(source: Source, datasets_dir: Path, name: str | None = None) -> Inges
         load_raw(conn, source)
         report = write_clean(conn, plan_cleaning(conn), partial).as_dict()
     if not source.is_file:
-        content_hash = _file_hash(partial)
+        content_hash = file_hash(partial)
     report |= {"source": source.describe(), "source_kind": source.kind, "name": name}
     final = snapshot_path(datasets_dir, content_hash)
     created = not final.exists()
@@ -161,7 +161,8 @@ def _ref(name: str, content_hash: str, path: Path, source: Source,
                       columns=len(report["columns"]), created_at=datetime.now(), report=report)
 
 
-def _file_hash(path: Path) -> str:
+def file_hash(path: Path) -> str:
+    """The content's hash (with the ingest logic's version: new cleaning, new versions)."""
     digest = hashlib.sha256(INGEST_LOGIC_VERSION)
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

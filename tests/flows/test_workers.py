@@ -131,6 +131,9 @@ def test_a_remote_run_spreads_its_slices_over_two_workers(cluster: tuple[Setting
     stages = {s["stage"] for s in summary["stages"]}
     assert {"slice sex=female", "slice sex=male"} <= stages
     assert not list(settings.work_dir.glob("*/*")) and not list(settings.live_dir.glob("*"))
+    # The worker read the source from the shared home (a worker elsewhere sees only that).
+    [copy] = settings.inbox_dir.glob("*/titanic.csv")
+    assert copy.read_bytes() == (SAMPLES / "titanic.csv").read_bytes()
 
 
 def test_runs_that_stop_reporting_are_crashed_by_a_server_automation(

@@ -327,3 +327,27 @@ def test_runs_screen_snapshot(snap_compare: Any, tmp_path: Path, size: tuple[int
         await settle(pilot.app)  # type: ignore[arg-type]
 
     assert snap_compare(_fixed_app(tmp_path), terminal_size=size, run_before=run_before)
+
+
+def test_x_clears_a_stopped_run_and_what_it_had_written(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    dead = psutil.Popen(["true"])
+    dead.wait()
+    leftover = settings.models_dir / "penguins-dead"
+    leftover.mkdir(parents=True)
+    (leftover / "model.joblib").write_text("half a model")
+    live = write_live(settings, "dead00000001", pid=dead.pid, created=[str(leftover)])
+
+    async def scenario() -> None:
+        app = AutopipeApp(settings)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app)
+            assert [r["status"] for r in rows(app)] == ["stopped · search"]
+            assert app.screen.check_action("clear_stopped", ())
+            await pilot.press("x")
+            await settle(app)
+            assert rows(app) == []
+            assert not app.screen.check_action("clear_stopped", ())
+
+    asyncio.run(scenario())
+    assert not live.exists() and not leftover.exists() and settings.models_dir.exists()

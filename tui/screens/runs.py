@@ -43,6 +43,7 @@ class RunsScreen(TableScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail", priority=True),
         Binding("n", "new_run", "New run"),
+        Binding("x", "clear_stopped", "Clear stopped"),
     ]
     DEFAULT_CSS = """
     RunsScreen #table { height: 1fr; }
@@ -125,6 +126,8 @@ class RunsScreen(TableScreen):
         priority binding, so the footer shows it over the table's own hidden enter."""
         if action == "open":
             return isinstance(self.focused, DataTable)
+        if action == "clear_stopped":
+            return any(row["status"] == "stopped" for row in self.rows)
         return super().check_action(action, parameters)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -146,6 +149,21 @@ class RunsScreen(TableScreen):
 
     def action_new_run(self) -> None:
         self.app.push_screen(StartRunModal())
+
+    @work(thread=True, group="reap", exclusive=True, exit_on_error=False)
+    def action_clear_stopped(self) -> None:
+        """Runs whose process died: the files they had written are removed, their flow runs
+        marked crashed on the local Prefect server if it is running (flows/reaping.py)."""
+        import os
+
+        from flows.local_server import api_url
+        from flows.reaping import reap_stopped_runs
+
+        api = os.environ.get("PREFECT_API_URL") or api_url(self.settings.prefect_home)
+        reaped = reap_stopped_runs(self.settings, api)
+        self.app.call_from_thread(self.notify, f"cleared {len(reaped)} stopped run(s): their "
+                                  "files removed, their flow runs marked crashed", markup=False)
+        self.app.call_from_thread(self.action_refresh)
 
 
 def _status(row: dict[str, Any]) -> Text:
