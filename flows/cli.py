@@ -88,9 +88,9 @@ def train_remote(settings: Settings, source: str, target: str, show_progress: bo
     flow_run_id = submit_train(settings, {"source": source, "target": target} | options)
     err.print(f"Submitted flow run {flow_run_id} to the train deployment.")
     if not show_progress:
-        return follow(settings, flow_run_id, lambda _event: None)
+        return follow(settings, flow_run_id, lambda _event: None, err.print)
     with RunProgress(err) as progress:
-        return follow(settings, flow_run_id, progress.show)
+        return follow(settings, flow_run_id, progress.show, progress.progress.console.print)
 
 
 @app.command()

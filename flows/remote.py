@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 TRAIN_DEPLOYMENT = "train/train"
 POLL_S = 0.5
+UNCLAIMED_NOTICE_S = 30.0
+"""A run no worker took within this long gets a word on why (usually: no worker running)."""
 
 
 def submit_train(settings: Settings, parameters: dict[str, Any]) -> UUID:
@@ -52,13 +54,21 @@ def submit_train(settings: Settings, parameters: dict[str, Any]) -> UUID:
     return flow_run.id
 
 
-def follow(settings: Settings, flow_run_id: UUID,
-           show: Callable[[ProgressEvent], None]) -> dict[str, Any]:
-    """Wait for the flow run to end, passing its progress to ``show``; its summary."""
+def follow(settings: Settings, flow_run_id: UUID, show: Callable[[ProgressEvent], None],
+           notice: Callable[[str], None]) -> dict[str, Any]:
+    """Wait for the flow run to end, passing its progress to ``show`` and a word to
+    ``notice`` if no worker takes it; its summary."""
     tracker = _LiveTracker(show)
+    submitted, noticed = time.monotonic(), False
     with get_client(sync_client=True) as client:
         while True:
             state = client.read_flow_run(flow_run_id).state
+            if not noticed and state is not None and state.is_scheduled() \
+                    and time.monotonic() - submitted > UNCLAIMED_NOTICE_S:
+                noticed = True
+                notice(f"No worker has taken the run after {UNCLAIMED_NOTICE_S:g} s: is one "
+                       "polling the 'autopipe' pool? (autopipe server status; autopipe server "
+                       "start). Still waiting; Ctrl-C stops waiting, not the run.")
             live = next((s for s in live_runs(settings.live_dir)
                          if s.get("flow_run_id") == str(flow_run_id)), None)
             if live is not None:

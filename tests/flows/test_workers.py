@@ -153,20 +153,34 @@ def test_runs_that_stop_reporting_are_crashed_by_a_server_automation(
     assert [a.state.value for a in automation.actions] == ["CRASHED"]  # type: ignore[union-attr]
 
 
-def test_the_package_deployment_builds_the_release_into_a_bento_on_the_worker(
-        cluster: tuple[Settings, str]) -> None:
+def run_on_worker(url: str, deployment: str, **parameters: Any) -> Any:
+    """A flow run of the deployment, waited for; its final state."""
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        flow_run: Any = run_deployment(deployment, parameters=parameters, timeout=300,
+                                       poll_interval=1, as_subflow=False)
+    return flow_run.state
+
+
+def test_the_package_deployment_builds_the_release_into_a_bento_on_the_worker(
+        cluster: tuple[Settings, str]) -> None:
     settings, url = cluster
     champion = Catalog(settings.catalog_path).aliases("titanic")[("", "champion")]
-    with temporary_settings(updates={PREFECT_API_URL: url}):
-        flow_run: Any = run_deployment("package/package", parameters={"dataset": "titanic"},
-                                  timeout=300, poll_interval=1, as_subflow=False)
-    assert flow_run.state is not None and flow_run.state.is_completed(), flow_run.state
+    state = run_on_worker(url, "package/package", dataset="titanic")
+    assert state is not None and state.is_completed(), state
     [release] = (settings.bentoml_home / "bentos" / "autopipe-titanic").glob(
         "*/src/release/release.json")
     assert json.loads(release.read_text())["champions"]["global"] == champion
+
+
+def test_the_monitor_deployment_runs_on_the_worker(cluster: tuple[Settings, str]) -> None:
+    """Nothing was served yet: the check completes and finds no traffic to judge."""
+    settings, url = cluster
+    state = run_on_worker(url, "monitor/monitor", hours=24)
+    assert state is not None and state.is_completed(), state
+    assert Catalog(settings.catalog_path).table_counts()["prediction_log"] == 0
 
 
 def test_a_worker_killed_mid_run_leaves_the_catalog_as_it_was(
