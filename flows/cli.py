@@ -128,6 +128,10 @@ def run(
         "budget_s": budget, "name": name, "seed": seed, "query": query, "metric": metric,
         "prefer": prefer.value, "refit": refit, "slice_by": slice_by or None,
         "min_slice_rows": min_slice_rows, "policies": [str(p) for p in policy or []] or None}
+    if remote and (dask or workers != 1):
+        raise AutopipeError("--workers and --dask place the slices of a local run",
+                            "a --remote run's slices go to the server's slice workers: "
+                            "autopipe server start --workers N")
     if remote:
         summary = train_remote(settings, path, target, not as_json, **options)
     else:

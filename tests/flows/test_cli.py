@@ -78,6 +78,8 @@ def test_bad_input_is_one_clear_message_and_changes_nothing(
     (["postgresql://nobody@127.0.0.1:1/none?table=t", "-t", "y"], "could not connect",
      "server is running"),
     (["{tmp}/table.xml", "-t", "y"], "unsupported file type", ".parquet"),
+    ([str(SAMPLES / "titanic.csv"), "-t", "survived", "--remote", "--dask", "local"],
+     "--workers and --dask place the slices of a local run", "autopipe server start"),
 ])
 def test_bad_arguments_fail_before_any_work(
         fresh_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
