@@ -5,12 +5,15 @@ runs)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from flows.core.config import Settings
 from tests.conftest import SAMPLES, TEST_BUDGET_S
+from tests.tui.fixture.home import build_fixture_home, fixed_now
 from tests.tui.fixture.traffic import log_traffic
 from tui.app import AutopipeApp
 
@@ -36,6 +39,13 @@ def tui_home(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> dict
     return {"settings": settings, "summary": summary, "monitor": monitor.as_dict()}
 
 
+def fixed_app(tmp_path: Path) -> AutopipeApp:
+    """The app on a copy of the fixed catalog, its clock fixed: what snapshots draw."""
+    app = AutopipeApp(build_fixture_home(tmp_path))
+    app.now = fixed_now  # type: ignore[method-assign]
+    return app
+
+
 async def settle(app: AutopipeApp) -> None:
     """Let the thread workers finish and their results reach the widgets, including the
     workers those results start (an action reloads rows, which load a detail)."""
@@ -47,3 +57,10 @@ async def settle(app: AutopipeApp) -> None:
         quiet = quiet + 1 if all(w.is_finished for w in app.workers) else 0
         if quiet >= 3:
             return
+
+
+async def press(pilot: Pilot[None], *keys: str) -> None:
+    """Press keys, then wait for what they started."""
+    await pilot.press(*keys)
+    assert isinstance(pilot.app, AutopipeApp)
+    await settle(pilot.app)

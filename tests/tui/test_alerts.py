@@ -15,8 +15,7 @@ from textual_plotext import PlotextPlot
 
 from flows.core.config import Settings
 from flows.core.store import Catalog
-from tests.tui.conftest import settle
-from tests.tui.fixture.home import build_fixture_home, fixed_now
+from tests.tui.conftest import fixed_app, press, settle
 from tui.app import AutopipeApp
 from tui.reads.alerts import age_text, distribution
 from tui.screens.alerts import AlertsScreen
@@ -166,17 +165,9 @@ def test_ages_read_as_minutes_hours_days() -> None:
         "0m", "59m", "3h", "47h", "3d"]
 
 
-def fixed_app(tmp_path: Path) -> AutopipeApp:
-    settings: Settings = build_fixture_home(tmp_path)
-    app = AutopipeApp(settings)
-    app.now = fixed_now  # type: ignore[method-assign]
-    return app
-
 
 async def to_alerts(pilot: Pilot[None]) -> None:
-    await pilot.press("5")
-    assert isinstance(pilot.app, AutopipeApp)
-    await settle(pilot.app)
+    await press(pilot, "5")
 
 
 def test_snapshot_alerts_80x24(snap_compare: Any, tmp_path: Path) -> None:

@@ -14,8 +14,7 @@ from textual.widgets import DataTable, Static, TabbedContent
 from flows.core.config import Settings
 from flows.core.store import Catalog
 from flows.core.types import DatasetRef
-from tests.tui.conftest import settle
-from tests.tui.fixture.home import build_fixture_home, fixed_now
+from tests.tui.conftest import fixed_app, settle
 from tui.app import AutopipeApp
 from tui.reads.data import column_chart, facts
 from tui.screens._bars import ColumnChart, vbars
@@ -134,11 +133,6 @@ def test_charts_of_numbers_dates_and_categories() -> None:
     assert vbars([2, 1], width=4, height=2) == ["██  ", "████"]
     assert vbars([2, 1], width=4, height=1) == ["██▄▄"]
 
-
-def fixed_app(tmp_path: Path) -> AutopipeApp:
-    app = AutopipeApp(build_fixture_home(tmp_path))
-    app.now = fixed_now  # type: ignore[method-assign]
-    return app
 
 
 async def to_titanic(pilot: Pilot[None]) -> DataScreen:

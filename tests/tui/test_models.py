@@ -17,8 +17,8 @@ from textual.widgets import DataTable, Markdown, Static
 from flows.core.config import Settings
 from flows.core.release import read_release, release_path
 from flows.core.store import GLOBAL_SLICE, Catalog
-from tests.tui.conftest import settle
-from tests.tui.fixture.home import build_fixture_home, fixed_now
+from tests.tui.conftest import fixed_app, settle
+from tests.tui.fixture.home import build_fixture_home
 from tui.app import AutopipeApp
 from tui.modals import ConfirmModal, TextModal
 from tui.reads.models import load_detail, load_models
@@ -236,11 +236,6 @@ def test_empty_registry_says_how_to_start(tmp_path: Path) -> None:
 
     asyncio.run(scenario())
 
-
-def fixed_app(tmp_path: Path) -> AutopipeApp:
-    app = AutopipeApp(build_fixture_home(tmp_path))
-    app.now = fixed_now  # type: ignore[method-assign]
-    return app
 
 
 async def to_models(pilot: Pilot[None]) -> None:

@@ -13,8 +13,7 @@ from textual.widgets import DataTable, Sparkline, Static, TabbedContent
 
 from flows.core.config import Settings
 from flows.core.store import Catalog
-from tests.tui.conftest import settle
-from tests.tui.fixture.home import build_fixture_home, fixed_now
+from tests.tui.conftest import fixed_app, press, settle
 from tui.app import AutopipeApp
 from tui.reads.resources import TOTAL, compare, stage_history
 from tui.screens._bars import hbar
@@ -68,11 +67,6 @@ def test_stages_and_history_are_the_catalogs(tui_home: dict[str, Any]) -> None:
 
     asyncio.run(scenario())
 
-
-def fixed_app(tmp_path: Path) -> AutopipeApp:
-    app = AutopipeApp(build_fixture_home(tmp_path))
-    app.now = fixed_now  # type: ignore[method-assign]
-    return app
 
 
 def test_two_marked_runs_compare_stage_by_stage(tmp_path: Path) -> None:
@@ -164,16 +158,12 @@ async def to_resources(pilot: Pilot[None]) -> None:
 
 async def to_comparison(pilot: Pilot[None]) -> None:
     await to_resources(pilot)
-    await pilot.press("space", "down", "down", "space", "c")
-    assert isinstance(pilot.app, AutopipeApp)
-    await settle(pilot.app)
+    await press(pilot, "space", "down", "down", "space", "c")
 
 
 async def to_history(pilot: Pilot[None]) -> None:
     await to_resources(pilot)
-    await pilot.press("t")
-    assert isinstance(pilot.app, AutopipeApp)
-    await settle(pilot.app)
+    await press(pilot, "t")
 
 
 def test_snapshot_resources_80x24(snap_compare: Any, tmp_path: Path) -> None:

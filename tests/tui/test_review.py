@@ -14,8 +14,7 @@ from textual.widgets import DataTable, OptionList, Static
 
 from flows.core.config import Settings
 from flows.core.store import Catalog
-from tests.tui.conftest import settle
-from tests.tui.fixture.home import build_fixture_home, fixed_now
+from tests.tui.conftest import fixed_app, press, settle
 from tui.app import AutopipeApp
 from tui.modals import ChoiceModal
 from tui.screens.review import ReviewScreen
@@ -132,16 +131,9 @@ def test_empty_queue_says_how_it_fills(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def fixed_app(tmp_path: Path) -> AutopipeApp:
-    app = AutopipeApp(build_fixture_home(tmp_path))
-    app.now = fixed_now  # type: ignore[method-assign]
-    return app
-
 
 async def to_review(pilot: Pilot[None]) -> None:
-    await pilot.press("6")
-    assert isinstance(pilot.app, AutopipeApp)
-    await settle(pilot.app)
+    await press(pilot, "6")
 
 
 def test_snapshot_review_80x24(snap_compare: Any, tmp_path: Path) -> None:

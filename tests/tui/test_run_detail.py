@@ -18,8 +18,8 @@ import tui.screens.run_detail as run_detail
 from flows.core import registry
 from flows.core.reports import run_report_path
 from flows.core.store import Catalog
-from tests.tui.conftest import settle
-from tests.tui.fixture.home import FIXTURE, build_fixture_home, fixed_now
+from tests.tui.conftest import fixed_app, settle
+from tests.tui.fixture.home import FIXTURE, build_fixture_home
 from tui.app import AutopipeApp
 from tui.charts import BarChart
 from tui.reads.run_detail import charts, load_run_detail
@@ -206,10 +206,8 @@ def sliced_run(catalog: Catalog) -> str:
 
 
 def fixed_detail_app(tmp_path: Path) -> tuple[AutopipeApp, str]:
-    settings = build_fixture_home(tmp_path)
-    app = AutopipeApp(settings)
-    app.now = fixed_now  # type: ignore[method-assign]
-    return app, sliced_run(Catalog(settings.catalog_path))
+    app = fixed_app(tmp_path)
+    return app, sliced_run(app.catalog)
 
 
 @needs_fixture
