@@ -20,6 +20,7 @@ from prefect.exceptions import ObjectNotFound
 
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
+from flows.core.files import partial_path
 from flows.core.ingest import file_hash
 from flows.core.live_runs import live_runs
 from flows.core.progress import ProgressEvent
@@ -127,7 +128,7 @@ def _into_home(settings: Settings, source: str) -> str:
     copy = settings.inbox_dir / file_hash(path)[:16] / path.name
     if not copy.exists():
         copy.parent.mkdir(parents=True, exist_ok=True)
-        partial = copy.with_name(f".{copy.name}.partial")
+        partial = partial_path(copy)  # copied, not read whole: a source can be gigabytes
         shutil.copyfile(path, partial)
         os.replace(partial, copy)
     return str(copy)

@@ -24,14 +24,15 @@ from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 import cloudpickle
-import psutil
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled, Cancelling
 
 from flows.core.errors import AutopipeError
+from flows.core.files import write_atomically
 from flows.core.lineage import code_lineage
+from flows.core.live_runs import process_gone
 from flows.core.registry import model_version_slug
 from flows.reaping import mark_crashed
 
@@ -46,11 +47,7 @@ CODE_FILE = "code.json"
 
 
 def write_pickle(path: Path, value: Any) -> Path:
-    """Written whole or not at all: a reader never sees half a file."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(cloudpickle.dumps(value))
-    os.replace(partial, path)
-    return path
+    return write_atomically(path, cloudpickle.dumps(value))
 
 
 def read_pickle(path: Path) -> Any:
@@ -217,6 +214,4 @@ def _claimed_by_dead_process(path: Path) -> UUID | None:
         host, pid, flow_run_id = path.read_text().split()
     except (OSError, ValueError):
         return None
-    if host == socket.gethostname() and not psutil.pid_exists(int(pid)):
-        return UUID(flow_run_id)
-    return None
+    return UUID(flow_run_id) if process_gone(host, int(pid)) else None

@@ -27,12 +27,12 @@ import psutil
 
 from flows.core.cleaning import plan_cleaning, rewrite_path, write_clean
 from flows.core.errors import SchemaError
+from flows.core.files import PARTIAL_MARK, write_atomically
 from flows.core.sources import Source, column_names, load_raw, parse_source, read_error
 from flows.core.types import DatasetRef
 
 INGEST_LOGIC_VERSION = b"autopipe-ingest-4\0"
 """Part of every file's hash: change it when cleaning changes, so old snapshots are not reused."""
-PARTIAL_MARK = ".partial-"
 INGEST_MEMORY_MB = 2048
 """DuckDB's memory limit while ingesting; past it, work spills to a temporary directory."""
 
@@ -70,7 +70,7 @@ def ingest(source: Source, datasets_dir: Path, name: str | None = None) -> Inges
     final = snapshot_path(datasets_dir, content_hash)
     created = not final.exists()
     if created:
-        _write_atomically(final.with_suffix(".json"), json.dumps(report, indent=2))
+        write_atomically(final.with_suffix(".json"), json.dumps(report, indent=2))
         os.replace(partial, final)
     else:
         partial.unlink()
@@ -168,12 +168,6 @@ def file_hash(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f"{path.name}{PARTIAL_MARK}{os.getpid()}")
-    partial.write_text(text)
-    os.replace(partial, path)
 
 
 def _sweep_partials(datasets_dir: Path) -> None:

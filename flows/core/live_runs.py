@@ -22,6 +22,7 @@ from typing import Any, Self
 
 import psutil
 
+from flows.core.files import PARTIAL_MARK, write_atomically
 from flows.core.progress import ProgressEvent, ProgressListener
 
 MIN_INTERVAL_S = 0.5
@@ -70,9 +71,7 @@ class LiveRun(ProgressListener):
 
     def _write(self) -> None:
         self.state["updated_at"] = datetime.now().isoformat(timespec="seconds")
-        partial = self.path.with_name(f".{self.path.name}.partial")
-        partial.write_text(json.dumps(self.state, default=str))
-        os.replace(partial, self.path)
+        write_atomically(self.path, json.dumps(self.state, default=str))
         self.written = time.monotonic()
 
 
@@ -85,7 +84,8 @@ def live_runs(directory: Path) -> list[dict[str, Any]]:
             state = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue  # replaced while reading: the next poll sees the new one
-        if state.get("status") == "running" and _process_gone(state):
+        if state.get("status") == "running" \
+                and process_gone(state.get("host", socket.gethostname()), int(state["pid"])):
             state["status"] = "stopped"
         found.append(state)
     return sorted(found, key=lambda s: s.get("started_at", ""), reverse=True)
@@ -96,13 +96,13 @@ def remove_created(state: dict[str, Any]) -> None:
     nothing in the catalog refers to it, as the run never reached its transaction."""
     for text in state.get("created", []):
         path = Path(text)
-        for found in (path, *path.parent.glob(f".{path.name}.partial*")):
+        for found in (path, *path.parent.glob(f".{path.name}{PARTIAL_MARK}*")):
             if found.is_dir():
                 shutil.rmtree(found, ignore_errors=True)
             else:
                 found.unlink(missing_ok=True)
 
 
-def _process_gone(state: dict[str, Any]) -> bool:
-    return state.get("host", socket.gethostname()) == socket.gethostname() \
-        and not psutil.pid_exists(int(state["pid"]))
+def process_gone(host: str, pid: int) -> bool:
+    """A process of this host that has ended; one on another host cannot be checked: no."""
+    return host == socket.gethostname() and not psutil.pid_exists(pid)

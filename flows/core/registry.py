@@ -13,6 +13,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flows.core.files import partial_path
+
 if TYPE_CHECKING:  # importing the model pulls scikit-learn into every CLI command's start-up
     import pandas as pd
     import polars as pl
@@ -44,7 +46,7 @@ def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],
     ``card.md``, the held-out predictions the run report draws, and a sample of the training
     rows the monitor measures drift against; return the directory."""
     final = models_dir / model.version
-    partial = models_dir / f".{model.version}.partial-{os.getpid()}"
+    partial = partial_path(final)
     shutil.rmtree(partial, ignore_errors=True)
     model.save(partial)
     (partial / CARD_FILE).write_text(json.dumps(card, indent=2, default=str))
@@ -74,7 +76,7 @@ def read_reference(directory: Path) -> pd.DataFrame | None:
 
 
 def save_fresh_rows(directory: Path, rows: pl.DataFrame) -> None:
-    partial = directory / f".{FRESH_FILE}.partial-{os.getpid()}"
+    partial = partial_path(directory / FRESH_FILE)
     rows.write_parquet(partial)
     os.replace(partial, directory / FRESH_FILE)
 

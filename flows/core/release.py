@@ -9,12 +9,12 @@ copy whose paths are relative to the file.
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flows.core.errors import ModelNotFoundError
+from flows.core.files import write_atomically
 from flows.core.registry import model_version_slug
 from flows.core.store import GLOBAL_SLICE, AliasChange, Catalog
 
@@ -40,28 +40,17 @@ def release_document(catalog: Catalog, family: str) -> dict[str, Any]:
 
 def write_release(catalog: Catalog, family: str, releases_dir: Path) -> Path:
     """Rewrite the family's release file from the catalog's current aliases."""
-    path = release_path(releases_dir, family)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(path, release_document(catalog, family))
-    return path
-
-
-def _write_atomically(path: Path, document: dict[str, Any]) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(json.dumps(document, indent=2))
-    os.replace(partial, path)
+    return write_atomically(release_path(releases_dir, family),
+                            json.dumps(release_document(catalog, family), indent=2))
 
 
 def write_pinned_release(catalog: Catalog, version: str, releases_dir: Path) -> Path:
     """A release serving one chosen version, whatever the aliases say (``serve --model``)."""
     record = catalog.model(version)
-    path = releases_dir / f"pinned-{record.version}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(path, {
+    return write_atomically(releases_dir / f"pinned-{record.version}.json", json.dumps({
         "family": catalog.family_of(record.version), "updated_at": datetime.now().isoformat(),
         "champions": {"global": record.version}, "challengers": {},
-        "artifacts": {record.version: str(record.artifact_path)}})
-    return path
+        "artifacts": {record.version: str(record.artifact_path)}}, indent=2))
 
 
 def read_release(path: Path) -> dict[str, Any]:

@@ -7,12 +7,12 @@ Files are written under a temporary name and renamed, so a browser never opens h
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from flows.core.data_report import data_report_html
 from flows.core.errors import AutopipeError
+from flows.core.files import write_atomically
 from flows.core.registry import model_version_slug, read_card, read_held_out
 from flows.core.run_report import RunFacts, run_report_html
 from flows.core.store import Catalog
@@ -35,12 +35,7 @@ def summary_path(reports_dir: Path, run_id: str) -> Path:
 
 def write_summary(reports_dir: Path, run_id: str, summary: dict[str, Any]) -> Path:
     """A run's summary as JSON (what ``autopipe run --json`` prints), beside its report."""
-    path = summary_path(reports_dir, run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(summary, default=str))
-    os.replace(partial, path)
-    return path
+    return write_atomically(summary_path(reports_dir, run_id), json.dumps(summary, default=str))
 
 
 def read_summary(reports_dir: Path, run_id: str) -> dict[str, Any]:
@@ -76,8 +71,4 @@ def run_facts(catalog: Catalog, run_id: str) -> RunFacts:
 
 
 def write_html(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
-    return path
+    return write_atomically(path, text)

@@ -8,6 +8,7 @@ on every poll: a live file is a cheap JSON read, the catalog a locked DuckDB con
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -154,8 +155,6 @@ class RunsScreen(TableScreen):
     def action_clear_stopped(self) -> None:
         """Runs whose process died: the files they had written are removed, their flow runs
         marked crashed on the local Prefect server if it is running (flows/reaping.py)."""
-        import os
-
         from flows.local_server import api_url
         from flows.reaping import reap_stopped_runs
 
