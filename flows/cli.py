@@ -20,7 +20,16 @@ import typer
 from rich.table import Table
 
 from flows.analysis_cli import analysis_app, print_alerts
-from flows.console import err, fmt, json_safe, load_settings, out, prefect_api, run_flow
+from flows.console import (
+    err,
+    fmt,
+    json_safe,
+    load_settings,
+    out,
+    prefect_api,
+    process_started,
+    run_flow,
+)
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.store import Catalog
@@ -48,8 +57,9 @@ METRIC_HELP = ("Metric to optimise. Binary: log_loss (default), roc_auc, accurac
                "rmse (default), mae, r2.")
 PREFER_HELP = ("fast: one quick model; accurate: an ensemble whenever it validates better; "
                "balanced: an ensemble only if its gain pays for its slower predictions.")
-REFIT_HELP = "Refit the chosen model on every row after evaluation (--no-refit: keep it as " \
-             "evaluated)."
+MAX_MODELS_HELP = ("Fit exactly this many portfolio configurations, whatever the clock says, and "
+                   "no tuner: the same data, seed and N give the same model, bit for bit "
+                   "(--budget is then not kept).")
 
 
 class PreferChoice(StrEnum):
@@ -61,8 +71,9 @@ class PreferChoice(StrEnum):
 def train_once(settings: Settings, source: str, target: str, show_progress: bool,
                **options: Any) -> dict[str, Any]:
     """Run the train flow in this process against the Prefect server; ``options`` are the
-    flow's own parameters (budget_s, name, seed, query, metric, prefer, refit, slice_by,
-    min_slice_rows, policies, workers)."""
+    flow's own parameters (budget_s, name, seed, query, metric, prefer, max_models,
+    slice_by, min_slice_rows, policies, workers). The budget counts from this process's
+    start."""
     from flows.core.ingest import check_source
 
     check_source(source, target, options.get("query"))
@@ -70,7 +81,7 @@ def train_once(settings: Settings, source: str, target: str, show_progress: bool
     def call() -> dict[str, Any]:
         from flows.train_flow import train
 
-        return train(source=source, target=target, **options)
+        return train(source=source, target=target, started_at=process_started(), **options)
 
     return run_flow(settings, call, show_progress)
 
@@ -97,13 +108,15 @@ def train_remote(settings: Settings, source: str, target: str, show_progress: bo
 def run(
     path: Annotated[str, typer.Argument(metavar="SOURCE", help=SOURCE_HELP)],
     target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
-    budget: Annotated[float | None, typer.Option(help="Search budget in seconds.")] = None,
+    budget: Annotated[float | None, typer.Option(
+        help="Wall seconds for the whole run, from this command's start to the registered "
+             "model (default 60).")] = None,
     name: Annotated[str | None, typer.Option(help="Dataset name (default: file name).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for split and search.")] = None,
     query: Annotated[str | None, typer.Option(help=QUERY_HELP)] = None,
     metric: Annotated[str | None, typer.Option(help=METRIC_HELP)] = None,
     prefer: Annotated[PreferChoice, typer.Option(help=PREFER_HELP)] = PreferChoice.balanced,
-    refit: Annotated[bool, typer.Option(help=REFIT_HELP)] = True,
+    max_models: Annotated[int | None, typer.Option(min=1, help=MAX_MODELS_HELP)] = None,
     slice_by: Annotated[list[str] | None, typer.Option(
         "--slice-by", help="Column to slice by (repeat for several): one model per slice "
                            "with enough rows, each compared with the global model.")] = None,
@@ -122,11 +135,12 @@ def run(
                          "start).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Train: ingest, baselines, FLAML search, ensembles, evaluate, register a servable model."""
+    """Train: ingest, baselines, a bagged portfolio, FLAML's tuner, ensembles, evaluate,
+    register a servable model."""
     settings = load_settings()
     options: dict[str, Any] = {
         "budget_s": budget, "name": name, "seed": seed, "query": query, "metric": metric,
-        "prefer": prefer.value, "refit": refit, "slice_by": slice_by or None,
+        "prefer": prefer.value, "max_models": max_models, "slice_by": slice_by or None,
         "min_slice_rows": min_slice_rows, "policies": [str(p) for p in policy or []] or None}
     if remote and (dask or workers != 1):
         raise AutopipeError("--workers and --dask place the slices of a local run",
@@ -415,13 +429,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if summary["dropped_missing_target"]:
         out.print(f"[yellow]dropped[/] {summary['dropped_missing_target']} rows without a "
                   f"value in {summary['target']!r}")
-    integration = summary["integration"]
-    out.print(f"[green]chose[/] {integration['kind']} of {', '.join(integration['members'])}: "
-              f"{integration['reason']} (search: {summary['search_validation']}; candidates: "
-              f"{summary['candidate_validation']}; metric {summary['search_metric']})")
-    if summary["refit_on_all_rows"]:
-        out.print("[dim]the registered model was refit on every row after evaluation; the "
-                  "metrics above were measured before, on the held-out part[/]")
+    _print_candidates(summary)
     for role, better in _baselines_ahead(summary):
         out.print(f"[yellow]note[/] {role} scores better on the held-out part "
                   f"({summary['main_metric']} {better:.4f}); a longer --budget may help")
@@ -433,6 +441,29 @@ def _print_summary(summary: dict[str, Any]) -> None:
               f"({summary['trials']} trials). Serve it: autopipe serve")
     out.print(f"Report: [link=file://{summary['report']}]{summary['report']}[/]")
 
+
+
+def _print_candidates(summary: dict[str, Any]) -> None:
+    """The portfolio as fitted: each candidate's out-of-fold loss, cost and ensemble weight;
+    what was skipped and why; what was chosen."""
+    integration, training = summary["integration"], summary["training"]
+    weights = dict(zip(integration["members"], integration["weights"] or [1.0], strict=False))
+    table = Table("candidate", "origin", f"out-of-fold {summary['search_metric']}", "fit s",
+                  "rounds per fold", "1-row ms", "weight",
+                  title=f"Candidates ({training['folds']})")
+    for fit in training["portfolio"]:
+        rounds = fit["fold_rounds"]
+        table.add_row(fit["name"], fit["origin"],
+                      fmt(integration["validation_loss"].get(fit["name"])), fmt(fit["fit_s"], 1),
+                      f"{min(rounds)}-{max(rounds)}" if any(rounds) else "–",
+                      fmt(fit["latency_ms_1_row"], 2), fmt(weights.get(fit["name"]), 3))
+    out.print(table)
+    for skipped in training["skipped"]:
+        out.print(f"[dim]skipped {skipped['name']}: {skipped['reason']}[/]")
+    if training["stopped_early"]:
+        out.print(f"[dim]portfolio stopped early: {training['stopped_early']}[/]")
+    out.print(f"[green]chose[/] {integration['kind']} of {', '.join(integration['members'])}: "
+              f"{integration['reason']} (metric {summary['search_metric']})")
 
 
 def _print_slices(summary: dict[str, Any]) -> None:

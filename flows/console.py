@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import psutil
 from rich.console import Console
 
 from flows import environment
@@ -17,6 +19,8 @@ SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "blue"}
 T = TypeVar("T")
 out = Console()
 err = Console(stderr=True)
+_server_ready_at: float | None = None
+"""When a local Prefect server this command had to start became ready (epoch seconds)."""
 
 
 def load_settings() -> Settings:
@@ -49,12 +53,20 @@ def prefect_api(settings: Settings) -> str:
         return os.environ["PREFECT_API_URL"]
     from flows.local_server import api_url, ensure_server
 
+    global _server_ready_at
     url = api_url(settings.prefect_home)
     if url is None:
         with err.status("Starting the local Prefect server (once; it keeps running)…"):
             url = ensure_server(settings.prefect_home, settings.logs_dir / "prefect-server.log")
+        _server_ready_at = time.time()
     os.environ["PREFECT_API_URL"] = url
     return url
+
+
+def process_started() -> float:
+    """When this command started (epoch seconds): what a run's budget counts from. Starting
+    the local Prefect server, which happens once for a home, is not counted."""
+    return max(psutil.Process().create_time(), _server_ready_at or 0.0)
 
 
 def run_flow(settings: Settings, call: Callable[[], T], show_progress: bool) -> T:

@@ -18,7 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from flows.core.progress import ProgressEvent, ProgressListener
+from flows.core.progress import SEARCH_STAGES, ProgressEvent, ProgressListener
 
 
 class RunProgress(ProgressListener):
@@ -48,7 +48,7 @@ class RunProgress(ProgressListener):
     def show(self, event: ProgressEvent) -> None:
         task_id = self.tasks.get(event.stage)
         if task_id is None:
-            total = event.budget_s if event.stage == "search" else 1.0
+            total = event.budget_s if event.stage in SEARCH_STAGES else 1.0
             task_id = self.progress.add_task(event.stage, total=total, status="…")
             self.tasks[event.stage] = task_id
         if event.status == "running" and event.best_score is not None:

@@ -23,7 +23,7 @@ from flows.core.errors import AutopipeError
 from flows.core.files import partial_path
 from flows.core.ingest import file_hash
 from flows.core.live_runs import live_runs
-from flows.core.progress import ProgressEvent
+from flows.core.progress import SEARCH_STAGES, ProgressEvent
 from flows.core.reports import read_summary
 from flows.core.store import Catalog
 from flows.reaping import reap_stopped_runs
@@ -107,10 +107,10 @@ class _LiveTracker:
             self.stage = live["stage"]
             self.show(ProgressEvent(stage=self.stage, status="started"))
         best = live.get("best")
-        if best and best != self.best and self.stage == "search":
+        if best and best != self.best and self.stage in SEARCH_STAGES:
             self.best = best
             self.show(ProgressEvent(
-                stage="search", status="running", elapsed_s=best["elapsed_s"],
+                stage=self.stage, status="running", elapsed_s=best["elapsed_s"],
                 budget_s=best["budget_s"], best_score=best["score"],
                 best_learner=best["learner"], metric=best["metric"]))
 

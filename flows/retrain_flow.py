@@ -60,7 +60,7 @@ def retrain(dataset: str | None = None, budget_s: float | None = None,
     summary = train(source=str(source), target=champion.target,
                     budget_s=budget_s if budget_s is not None else card.get("budget_s"),
                     name=family, seed=seed, prefer=card.get("prefer", "balanced"),
-                    refit=card.get("refit_on_all_rows", True))
+                    max_models=card.get("max_models"))
     challenger = catalog.model(summary["model_version"])
     registry.save_fresh_rows(challenger.artifact_path, fresh)
     champion_model = load_model(champion.artifact_path)

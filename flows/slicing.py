@@ -27,15 +27,18 @@ from flows.core.embeddings import TextFeatures
 from flows.core.errors import AutopipeError
 from flows.core.evaluate import MAIN_METRIC
 from flows.core.model import FittedModel
+from flows.core.pipeline.budget import Clock
+from flows.core.pipeline.fit import FitOptions, Fitted, fit_model
 from flows.core.policy import Policy, policy_for
 from flows.core.policy_checks import Breach, check_policy, choose_threshold
 from flows.core.policy_training import allowed_learners, excluded_columns, search_constraints
 from flows.core.progress import ProgressEvent, emit
 from flows.core.registry import REFERENCE_ROWS, model_version_slug
+from flows.core.resources import stage
 from flows.core.slices import SlicePlan, SliceSpec, champion_of, compare_on_slice, slice_split
-from flows.core.training import PreparedData, prepare_split, reference_rows
+from flows.core.training.evaluation import reference_rows
+from flows.core.training.prepared import PreparedData, prepare_split
 from flows.core.types import StageUsage, Task
-from flows.fitting import FitOptions, Fitted, fit_model, stage
 from flows.slice_jobs import SliceDeploymentRunner
 
 MIN_SLICE_BUDGET_S = 4.0
@@ -72,14 +75,15 @@ def train_slice(prepared: PreparedData, spec: SliceSpec, options: FitOptions, ve
             split = slice_split(prepared.split, spec)
             excluded = excluded_columns(policy, split.x_train) if policy else []
             sliced = prepare_split(split, options.seed, text_features, budget, excluded)
-        slice_options = replace(options, starting_points=None)
+        slice_options = options
         if policy is not None:
             slice_options = replace(
                 slice_options, learners=allowed_learners(policy, sliced.task),
                 constraints=search_constraints(policy, sliced.preprocessor),
                 prefer="fast" if policy.learners or policy.monotone else options.prefer)
-        fitted = fit_model(sliced, slice_options, version, started, budget, usages,
-                           announce=False)
+        fitted = fit_model(sliced, slice_options, version,
+                           Clock(started, budget, options.max_models), announce=False)
+        usages += fitted.stages
         breaches = _apply_policy(policy, fitted, sliced) if policy else []
         comparison = compare_on_slice(prepared.split, spec, fitted.evaluated["model"],
                                       global_model)

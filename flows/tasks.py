@@ -10,30 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 
-from flows.core import (
-    baseline,
-    candidates,
-    ensemble,
-    ingest,
-    profile,
-    registry,
-    release,
-    reports,
-    search,
-    training,
-)
+from flows.core import ingest, profile, registry, release, reports
 from flows.core.embeddings import TextFeatures
 from flows.core.errors import AutopipeError
 from flows.core.model import FittedModel
+from flows.core.pipeline import fit
+from flows.core.pipeline.budget import Clock
 from flows.core.store import Catalog
-from flows.core.types import DatasetRef, Evaluation, RunRecord, Task
+from flows.core.training import prepared
+from flows.core.types import DatasetRef, RunRecord
 
 
 def unless_user_error(_task: Any, _task_run: Any, state: State[Any]) -> bool:
@@ -72,59 +63,17 @@ def write_reports(catalog_path: Path, record: RunRecord, reports_dir: Path) -> P
 
 @task(name="prepare", cache_policy=NO_CACHE)
 def prepare(dataset: DatasetRef, target: str, test_size: float, seed: int, max_rows: int,
-            text_features: TextFeatures, budget_s: float) -> training.PreparedData:
-    return training.prepare_training(ingest.read_snapshot(dataset), target, test_size, seed,
+            text_features: TextFeatures, budget_s: float) -> prepared.PreparedData:
+    return prepared.prepare_training(ingest.read_snapshot(dataset), target, test_size, seed,
                                      max_rows, text_features, budget_s)
 
 
-@task(name="baseline", cache_policy=NO_CACHE)
-def fit_baselines(x: np.ndarray, y: np.ndarray, task_kind: Task,
-                  seed: int) -> dict[str, tuple[str, Any]]:
-    return baseline.fit_baselines(x, y, task_kind, seed)
-
-
-@task(name="search", cache_policy=NO_CACHE)
-def run_search(x: np.ndarray, y: np.ndarray, task_kind: Task, metric: str, budget_s: float,
-               seed: int, n_jobs: int, sample_weight: np.ndarray | None,
-               starting_points: dict[str, dict[str, Any]] | None,
-               learners: tuple[str, ...] | None = None,
-               constraints: dict[str, dict[str, Any]] | None = None) -> search.SearchResult:
-    return search.run_search(x, y, task_kind, metric, budget_s, seed, n_jobs, learners,
-                             sample_weight=sample_weight, starting_points=starting_points,
-                             constraints=constraints)
-
-
-@task(name="candidates", cache_policy=NO_CACHE)
-def fit_candidates(members: list[candidates.Member], x: np.ndarray, y: np.ndarray,
-                   weights: np.ndarray | None, validation: candidates.Validation,
-                   task_kind: Task, n_classes: int, n_jobs: int, deadline: float,
-                   fitted: dict[str, Any]) -> list[candidates.Candidate]:
-    return candidates.fit_candidates(members, x, y, weights, validation, task_kind, n_classes,
-                                     n_jobs, deadline, fitted)
-
-
-@task(name="integrate", cache_policy=NO_CACHE)
-def integrate(fitted: list[candidates.Candidate], y_valid: np.ndarray, task_kind: Task,
-              metric: str, prefer: ensemble.Prefer, seed: int) -> ensemble.Integration:
-    return ensemble.integrate(fitted, y_valid, task_kind, metric, prefer, seed)
-
-
-@task(name="explain", cache_policy=NO_CACHE)
-def explain(model: FittedModel, prepared: training.PreparedData, seed: int) -> dict[str, Any]:
-    return training.explain_model(model, prepared, seed)
-
-
-@task(name="refit", cache_policy=NO_CACHE)
-def refit(prepared: training.PreparedData, members: list[candidates.Member],
-          integration: ensemble.Integration, n_jobs: int, version: str,
-          learner: str) -> FittedModel:
-    return training.refit_on_all_rows(prepared, members, integration, n_jobs, version, learner)
-
-
-@task(name="evaluate", cache_policy=NO_CACHE)
-def evaluate(models: dict[str, FittedModel],
-             prepared: training.PreparedData) -> list[Evaluation]:
-    return [training.evaluate_model(model, prepared, role) for role, model in models.items()]
+@task(name="fit", cache_policy=NO_CACHE)
+def fit_model(data: prepared.PreparedData, options: fit.FitOptions, version: str,
+              clock: Clock) -> fit.Fitted:
+    """Baselines, portfolio, tuner, integration, evaluation and explanations: one task; the
+    model's stages are measured in ``Fitted.stages``."""
+    return fit.fit_model(data, options, version, clock)
 
 
 @task(name="register", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1,

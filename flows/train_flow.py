@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,53 +23,63 @@ from flows import tasks
 from flows.core import registry
 from flows.core.card import model_card_markdown
 from flows.core.config import Settings
-from flows.core.ensemble import Prefer
 from flows.core.evaluate import MAIN_METRIC
 from flows.core.ingest import remove_snapshot, snapshot_files
 from flows.core.lineage import code_lineage
 from flows.core.live_runs import LiveRun
+from flows.core.pipeline.budget import Clock
+from flows.core.pipeline.fit import FitOptions
 from flows.core.policy import load_policy
 from flows.core.reports import data_report_path, write_summary
+from flows.core.resources import stage
 from flows.core.slices import MIN_SLICE_ROWS, SlicePlan, plan_slices
 from flows.core.store import GLOBAL_SLICE, Catalog
-from flows.core.training import PreparedData, held_out_predictions, reference_rows
+from flows.core.training.ensemble import Prefer
+from flows.core.training.evaluation import held_out_predictions, reference_rows
+from flows.core.training.learners import Config
+from flows.core.training.prepared import PreparedData
 from flows.core.types import ModelRecord, RunRecord, SliceRecord, StageUsage
-from flows.fitting import FitOptions, fit_model, stage
 from flows.slicing import SliceOutcome, train_slices
 
 
 @flow(name="train")
 def train(source: str, target: str, budget_s: float | None = None, name: str | None = None,
           seed: int | None = None, query: str | None = None, metric: str | None = None,
-          prefer: Prefer = "balanced", refit: bool = True, slice_by: list[str] | None = None,
-          min_slice_rows: int = MIN_SLICE_ROWS, policies: list[str] | None = None,
-          workers: int = 1, dask: str | None = None,
-          slice_deployment: str | None = None) -> dict[str, Any]:
-    """Ingest, profile, split, fit baselines, search, integrate, evaluate, explain, refit,
-    [one model per slice,] register, report. Slices share a second budget of the same size,
-    in proportion to their rows, ``workers`` side by side (in local processes, or on Dask:
-    ``dask`` is 'local' or a scheduler address, or as runs of ``slice_deployment`` on the
-    server's workers); each is held to the first of ``policies`` (YAML files) that governs it."""
+          prefer: Prefer = "balanced", max_models: int | None = None,
+          slice_by: list[str] | None = None, min_slice_rows: int = MIN_SLICE_ROWS,
+          policies: list[str] | None = None, workers: int = 1, dask: str | None = None,
+          slice_deployment: str | None = None,
+          started_at: float | None = None) -> dict[str, Any]:
+    """Ingest, profile, split, fit baselines, the portfolio and the tuner, integrate,
+    evaluate, explain, [one model per slice,] register, report, within ``budget_s`` seconds
+    of ``started_at`` (epoch seconds: when the command that asked for the run started; default
+    now), or fitting exactly ``max_models`` configurations whatever the clock says. Slices
+    share a second budget of the same size, in proportion to their rows, ``workers`` side by
+    side (in local processes, or on Dask: ``dask`` is 'local' or a scheduler address, or as
+    runs of ``slice_deployment`` on the server's workers); each is held to the first of
+    ``policies`` (YAML files) that governs it."""
     settings = Settings()
     run_id = uuid.uuid4().hex[:12]
     with LiveRun(settings.live_dir, run_id, {
             "source": source, "target": target, "name": name, "budget_s": budget_s,
             "flow_run_id": flow_run.get_id()}) as live:
         return _train(settings, live, run_id, source, target, budget_s, name, seed, query,
-                      metric, prefer, refit, slice_by, min_slice_rows, policies,
-                      SliceDispatch(workers, dask, slice_deployment))
+                      metric, prefer, max_models, slice_by, min_slice_rows, policies,
+                      SliceDispatch(workers, dask, slice_deployment), started_at)
 
 
 def _train(settings: Settings, live: LiveRun, run_id: str, source: str, target: str,
            budget_s: float | None, name: str | None, seed: int | None, query: str | None,
-           metric: str | None, prefer: Prefer, refit: bool, slice_by: list[str] | None,
-           min_slice_rows: int, policies: list[str] | None,
-           dispatch: SliceDispatch) -> dict[str, Any]:
+           metric: str | None, prefer: Prefer, max_models: int | None,
+           slice_by: list[str] | None, min_slice_rows: int, policies: list[str] | None,
+           dispatch: SliceDispatch, started: float | None) -> dict[str, Any]:
     rules = [load_policy(Path(path)) for path in policies or []]
     budget = budget_s if budget_s is not None else settings.search.budget_s
     seed = settings.search.seed if seed is None else seed
     n_jobs = settings.search.n_jobs
-    started_at, clock = datetime.now(), time.monotonic()
+    started_at = datetime.now()
+    clock = Clock(time.monotonic() - max(0.0, time.time() - (started or time.time())), budget,
+                  max_models)
     usages: list[StageUsage] = []
     with ExitStack() as undo:
         with stage("ingest", usages):
@@ -88,20 +98,20 @@ def _train(settings: Settings, live: LiveRun, run_id: str, source: str, target: 
         task_kind = prepared.task
         version = registry.model_version(dataset.name, run_id)
         options = FitOptions(seed=seed, n_jobs=n_jobs, metric=metric, prefer=prefer,
-                             refit=refit,
-                             starting_points=_previous_recipes(settings, dataset.name, target))
-        fitted = fit_model(prepared, options, version, clock, budget, usages)
-        winner, found, evaluations = fitted.model, fitted.found, fitted.evaluations
+                             max_models=max_models,
+                             first=_champion_configurations(settings, dataset.name, target))
+        fitted = tasks.fit_model(prepared, options, version, clock)
+        usages += fitted.stages
+        winner, evaluations = fitted.model, fitted.evaluations
         metric_name, integration_facts = fitted.metric, fitted.integration
         card = {"version": version, "run_id": run_id, "dataset": dataset.name,
                 "dataset_hash": dataset.content_hash, "target": target, "task": task_kind.value,
                 "learner": winner.learner, "search_metric": metric_name, "prefer": prefer,
-                "search_validation": found.eval_method,
-                "candidate_validation": fitted.validation.describe(),
+                "validation": fitted.folds.describe(), "training": fitted.training_facts(),
                 "integration": integration_facts,
-                "recipes": {r.learner: r.config for r in found.recipes},
-                "warm_started_from": options.starting_points and list(options.starting_points),
-                "refit_on_all_rows": refit, "seed": seed, "budget_s": budget,
+                "configurations": fitted.configurations,
+                "warm_started_from": [c.name for c in options.first] or None,
+                "max_models": max_models, "seed": seed, "budget_s": budget,
                 "test_size": settings.search.test_size,
                 "text_features": prepared.plan.text_features if prepared.plan.texts else None,
                 "metrics": {e.role: e.metrics for e in evaluations},
@@ -114,7 +124,7 @@ def _train(settings: Settings, live: LiveRun, run_id: str, source: str, target: 
         plan = plan_slices(prepared.split, slice_by, min_slice_rows) if slice_by else None
         if plan and dispatch.deployment:
             live.created(settings.work_dir / run_id)
-        outcomes = train_slices(prepared, plan, options, version, budget,
+        outcomes = train_slices(prepared, plan, replace(options, first=()), version, budget,
                                 fitted.evaluated["model"], settings.search.text_features,
                                 rules, dispatch.workers, dispatch.dask, dispatch.deployment,
                                 settings.work_dir / run_id) if plan else []
@@ -132,7 +142,7 @@ def _train(settings: Settings, live: LiveRun, run_id: str, source: str, target: 
             run_id=run_id, dataset=dataset, target=target, task=task_kind, budget_s=budget,
             seed=seed, started_at=started_at, finished_at=datetime.now(),
             main_metric=MAIN_METRIC[task_kind], exclusions=prepared.plan.exclusions,
-            trials=found.trials, evaluations=tuple(evaluations), stages=tuple(usages),
+            trials=fitted.trials, evaluations=tuple(evaluations), stages=tuple(usages),
             model=ModelRecord(
                 version=version, run_id=run_id, dataset_hash=dataset.content_hash,
                 target=target, task=task_kind, learner=winner.learner,
@@ -140,7 +150,8 @@ def _train(settings: Settings, live: LiveRun, run_id: str, source: str, target: 
                 metrics=next(e.metrics for e in evaluations if e.role == "model"),
                 lineage=code_lineage() | {"seed": seed, "search_metric": metric_name,
                                           "integration": integration_facts["kind"],
-                                          "recipes": card["recipes"]}),
+                                          "max_models": max_models,
+                                          "configurations": card["configurations"]}),
             flow_run_id=flow_run.get_id(), profile=profile,
             profile_report=data_report_path(settings.reports_dir, dataset, target),
             slices=slices)
@@ -153,10 +164,9 @@ def _train(settings: Settings, live: LiveRun, run_id: str, source: str, target: 
     summary = _summary(record, release_file, prepared) | {
         "report": str(report), "data_report": str(record.profile_report),
         "data_alerts": profile["alerts"],
-        "search_metric": metric_name, "search_validation": found.eval_method,
-        "candidate_validation": fitted.validation.describe(),
-        "integration": integration_facts, "refit_on_all_rows": refit,
-        "search_winner": found.best.learner,
+        "search_metric": metric_name, "validation": fitted.folds.describe(),
+        "training": fitted.training_facts(), "integration": integration_facts,
+        "max_models": max_models, "budget_s": budget,
         "slices": [_slice_summary(s) for s in slices]}
     # A run on a worker is followed from elsewhere (autopipe run --remote): it reads this.
     write_summary(settings.reports_dir, run_id, summary)
@@ -172,16 +182,21 @@ class SliceDispatch:
     deployment: str | None = None
 
 
-def _previous_recipes(settings: Settings, dataset_name: str,
-                      target: str) -> dict[str, dict[str, Any]] | None:
-    """The configurations of the dataset's champion, to warm-start from (when it predicts the
-    same target)."""
+def _champion_configurations(settings: Settings, dataset_name: str,
+                             target: str) -> tuple[Config, ...]:
+    """The configurations of the dataset's champion's ensemble, fitted first on retraining
+    (when it predicts the same target)."""
     catalog = Catalog(settings.catalog_path)
     version = catalog.aliases(dataset_name).get((GLOBAL_SLICE, "champion"))
     champion = catalog.model(version) if version else None
     if champion is None or champion.target != target:
-        return None
-    return registry.read_card(champion.artifact_path).get("recipes") or None
+        return ()
+    card = registry.read_card(champion.artifact_path)
+    members = (card.get("integration") or {}).get("members") or []
+    stored = card.get("configurations") or {}
+    return tuple(Config(f"champion_{name}", c["learner"], c["params"],
+                        f"the champion's ({champion.version})", 1.0, c.get("flaml_params"))
+                 for name, c in stored.items() if name in members)
 
 
 def _register_slices(settings: Settings, live: LiveRun, plan: SlicePlan,
@@ -197,8 +212,7 @@ def _register_slices(settings: Settings, live: LiveRun, plan: SlicePlan,
                              "policy": model.policy, "policy_breaches": outcome.breaches,
                              "excluded_by_policy": outcome.excluded,
                              "metrics": {e.role: e.metrics for e in outcome.fitted.evaluations},
-                             "recipes": {r.learner: r.config
-                                         for r in outcome.fitted.found.recipes},
+                             "configurations": outcome.fitted.configurations,
                              "integration": outcome.fitted.integration,
                              "input_schema": model.input_schema} | outcome.fitted.explained
         explained = outcome.fitted.explained

@@ -78,7 +78,7 @@ def _model_section(card: Mapping[str, Any]) -> str:
         "Budget": f"{card['budget_s']:g} s" if card.get("budget_s") is not None else None,
         "Created": card.get("created_at", card.get("created")),
         "Search metric": card.get("search_metric"),
-        "Validation during the search": card.get("search_validation"),
+        "Validation": card.get("validation"),
         "Text features": card.get("text_features"),
         "Chosen": _choice(card),
         "Prediction latency": _latency(card.get("latency_ms")),
@@ -254,13 +254,30 @@ def _ranking(values: Mapping[str, float], header: str) -> str:
 
 
 def _fitting_section(card: Mapping[str, Any]) -> str:
-    if card.get("refit_on_all_rows"):
-        note = ("The registered model is refit on all rows after evaluation; the metrics above "
-                "were measured on the held-out part before that refit.")
-    else:
-        note = ("The registered model was trained on the training part only; the held-out "
-                "part was used for the metrics above and nothing else.")
-    return "## How it was fitted\n\n" + note
+    """The portfolio as fitted (each candidate's origin, cost and weight), what was skipped,
+    and that the registered model is exactly the evaluated one."""
+    note = ("The registered model was trained on the training part only (its fold models, "
+            "no refit); the held-out part was used for the metrics above and nothing else.")
+    training, integration = card.get("training"), card.get("integration")
+    if not isinstance(training, Mapping) or not isinstance(integration, Mapping):
+        return "## How it was fitted\n\n" + note
+    weights = dict(zip(integration.get("members") or [], integration.get("weights") or [1.0],
+                       strict=False))
+    losses = integration.get("validation_loss") or {}
+    rows = [[_cell(fit["name"]), _cell(fit["origin"]), _number(losses.get(fit["name"])),
+             f"{fit['fit_s']:.1f}", _cell(_rounds(fit["fold_rounds"])),
+             _number(weights.get(fit["name"]))] for fit in training.get("portfolio", [])]
+    text = (f"## How it was fitted\n\n{note}\n\n{training.get('folds', '')}.\n\n"
+            + _table(["Candidate", "Origin", f"Out-of-fold {card.get('search_metric', 'loss')}",
+                      "Fit s", "Rounds per fold", "Ensemble weight"], rows))
+    skipped = [f"- {s['name']}: {s['reason']}" for s in training.get("skipped", [])]
+    if skipped:
+        text += "\n\nNot fitted:\n\n" + "\n".join(skipped)
+    return text
+
+
+def _rounds(rounds: list[int]) -> str:
+    return "–" if not any(rounds) else f"{min(rounds)}–{max(rounds)}"
 
 
 def _bullets(facts: Mapping[str, Any]) -> str:

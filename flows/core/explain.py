@@ -14,6 +14,7 @@ prediction) space. ``Explanation.output`` names the space, so numbers are never 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from flows.core.losses import loss
 from flows.core.model import FittedModel
 
 BASE = "(base)"
+MIN_PERMUTATION_ROWS = 200
 MISSING_INDICATOR_PREFIX = "missingindicator_"
 
 
@@ -48,25 +50,39 @@ class Explanation:
 
 
 def permutation_importance_raw(model: FittedModel, features: pd.DataFrame, y: np.ndarray,
-                               seed: int, max_rows: int = 2000,
-                               repeats: int = 3) -> dict[str, float]:
+                               seed: int, max_rows: int = 2000, repeats: int = 3,
+                               seconds: float | None = None) -> dict[str, float]:
     """Mean increase of the held-out loss (log loss, or RMSE for regression) when one raw
     column is shuffled, per raw column, largest first. ``y`` holds class indices 0..k-1 in
     ``model.classes`` order for classifiers. Shuffling the raw column moves every encoded
-    feature it produced together, which per-feature permutation would not."""
+    feature it produced together, which per-feature permutation would not. With ``seconds``,
+    fewer rows (at least MIN_PERMUTATION_ROWS) when all of them would take longer."""
     rng = np.random.default_rng(seed)
     frame = features[list(model.input_schema)].reset_index(drop=True)
     y = np.asarray(y)
-    if len(frame) > max_rows:
-        keep = np.sort(rng.choice(len(frame), size=max_rows, replace=False))
-        frame, y = frame.iloc[keep].reset_index(drop=True), y[keep]
+    frame, y = _sampled(frame, y, max_rows, rng)
+    started = time.perf_counter()
     reference = _losses(model, frame, y, 1)[0]
+    if seconds is not None:
+        per_row = (time.perf_counter() - started) / len(frame)
+        affordable = int(seconds / max(per_row * repeats * len(frame.columns), 1e-9))
+        if affordable < len(frame):
+            frame, y = _sampled(frame, y, max(MIN_PERMUTATION_ROWS, affordable), rng)
+            reference = _losses(model, frame, y, 1)[0]
     importance = {}
     for column in frame.columns:
         shuffled = pd.concat([_shuffled(frame, column, rng) for _ in range(repeats)],
                              ignore_index=True)
         importance[column] = float(np.mean(_losses(model, shuffled, y, repeats)) - reference)
     return dict(sorted(importance.items(), key=lambda item: item[1], reverse=True))
+
+
+def _sampled(frame: pd.DataFrame, y: np.ndarray, rows: int,
+             rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
+    if len(frame) <= rows:
+        return frame, y
+    keep = np.sort(rng.choice(len(frame), size=rows, replace=False))
+    return frame.iloc[keep].reset_index(drop=True), y[keep]
 
 
 def learner_importance(model: FittedModel) -> dict[str, float]:

@@ -1,20 +1,24 @@
 """How a policy shapes training: which columns never reach the model, which learners the
-search may use and with what limits."""
+portfolio and the tuner may use and with what limits."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 
 from flows.core.pii import find_personal_identifiers
 from flows.core.policy import Policy, PolicyError
-from flows.core.search import LEARNERS, constrained_space
+from flows.core.training.portfolio import Constraints
 from flows.core.types import Exclusion, Task
 
-LEAF_LIMITED = ("lgbm", "xgboost", "rf", "extra_tree", "lrl1", "lrl2", "enet")
-"""Learners a leaf limit applies to (linear models have no leaves)."""
+POLICY_NAMES = {"lgbm": ("lgbm",), "xgboost": ("xgboost",), "catboost": ("catboost",),
+                "rf": ("rf",), "extra_tree": ("extra_tree",),
+                "linear": ("lrl1", "lrl2", "enet", "linear")}
+"""The portfolio's learners by the names a policy may call them (FLAML's names; any linear
+name allows the linear model). scikit-learn's histogram boosting has no name here: a policy
+that names learners never gets it, one that names none may."""
+LEAF_LIMITED = ("lgbm", "xgboost", "rf", "extra_tree", "linear")
+"""Learners a leaf limit can hold (linear models have no leaves)."""
 MONOTONE_CAPABLE = ("lgbm", "xgboost")
 
 
@@ -29,9 +33,12 @@ def excluded_columns(policy: Policy, features: pd.DataFrame) -> list[Exclusion]:
 
 
 def allowed_learners(policy: Policy, task: Task) -> tuple[str, ...]:
-    """The task's learners the policy allows and can hold to its limits."""
-    allowed = [learner for learner in LEARNERS[task]
-               if policy.learners is None or learner in policy.learners]
+    """The portfolio's learners the policy allows and can hold to its limits."""
+    if policy.learners is None:
+        allowed = [*POLICY_NAMES, "hgb"]
+    else:
+        allowed = [learner for learner, names in POLICY_NAMES.items()
+                   if set(names) & set(policy.learners)]
     if policy.max_leaves is not None:
         allowed = [learner for learner in allowed if learner in LEAF_LIMITED]
     if policy.monotone:
@@ -42,8 +49,8 @@ def allowed_learners(policy: Policy, task: Task) -> tuple[str, ...]:
     return tuple(allowed)
 
 
-def search_constraints(policy: Policy, preprocessor: ColumnTransformer) -> dict[str, Any]:
-    """The search-space limits of the policy: leaf count, monotone encoded features."""
+def search_constraints(policy: Policy, preprocessor: ColumnTransformer) -> Constraints:
+    """The policy's limits on every tree: leaf count, monotone encoded features."""
     monotone = None
     if policy.monotone:
         names = [str(n) for n in preprocessor.get_feature_names_out()]
@@ -54,4 +61,4 @@ def search_constraints(policy: Policy, preprocessor: ColumnTransformer) -> dict[
                               "name numeric columns the slice keeps")
         monotone = tuple(policy.monotone.get(n.removeprefix("numeric__"), 0)
                          if n.startswith("numeric__") else 0 for n in names)
-    return constrained_space(policy.max_leaves, monotone)
+    return Constraints(policy.max_leaves, monotone)

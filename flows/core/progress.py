@@ -13,6 +13,8 @@ from types import TracebackType
 from typing import Self
 
 LOGGER = logging.getLogger("autopipe.progress")
+SEARCH_STAGES = ("portfolio", "tune")
+"""The stages that report a best score as they go, against the run's budget."""
 
 
 @dataclass(frozen=True)

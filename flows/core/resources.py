@@ -15,6 +15,7 @@ from datetime import datetime
 
 import psutil
 
+from flows.core.progress import ProgressEvent, emit
 from flows.core.types import StageUsage
 
 SAMPLE_INTERVAL_S = 0.02
@@ -58,3 +59,16 @@ def measure(stage: str) -> Iterator[UsageMeter]:
 def _cpu_seconds(process: psutil.Process) -> float:
     times = process.cpu_times()
     return times.user + times.system + times.children_user + times.children_system
+
+
+@contextmanager
+def stage(name: str, usages: list[StageUsage], announce: bool = True) -> Iterator[None]:
+    """Measure a stage into ``usages`` and, when announced, show its progress."""
+    if announce:
+        emit(ProgressEvent(stage=name, status="started"))
+    with measure(name) as meter:
+        yield
+    assert meter.usage is not None
+    usages.append(meter.usage)
+    if announce:
+        emit(ProgressEvent(stage=name, status="finished", elapsed_s=meter.usage.wall_s))

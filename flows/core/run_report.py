@@ -51,7 +51,7 @@ def run_report_html(facts: RunFacts) -> str:
         sections.append(("slices", "Slices", _slices(facts.slices, run["main_metric"])))
     sections += [("leaderboard", "Leaderboard", _leaderboard(card)),
                  ("importance", "Feature importance", _importance(card)),
-                 ("search", "Search", _search(facts.trials)),
+                 ("search", "Portfolio and tuner", _search(facts.trials)),
                  ("resources", "Time, CPU and memory per stage", _resources(facts.stages))]
     if facts.profile is not None:
         sections += sections_for_run(facts.profile)
@@ -83,11 +83,12 @@ def _summary(facts: RunFacts) -> str:
 
 def _validation_notes(card: dict[str, Any]) -> list[str]:
     found = [f"{label}: {card[key]}" for key, label in (
-        ("search_validation", "search validation"),
-        ("candidate_validation", "candidates judged on"),
-        ("search_metric", "search metric")) if card.get(key)]
-    if card.get("refit_on_all_rows"):
-        found.append("the registered model was refitted on all training rows after evaluation")
+        ("validation", "candidates judged on"), ("search_metric", "optimised metric"))
+        if card.get(key)]
+    training = card.get("training") or {}
+    found += [f"not fitted: {s['name']} ({s['reason']})" for s in training.get("skipped", [])]
+    if training.get("stopped_early"):
+        found.append(f"portfolio stopped early: {training['stopped_early']}")
     return found
 
 
@@ -207,19 +208,30 @@ def _leaderboard(card: dict[str, Any]) -> str:
     if not candidates:
         return "<p class=muted>No candidates recorded.</p>"
     losses = integration.get("validation_loss", {})
-    rows = sorted(([name, c["learner"], c["validation_loss"], c.get("fit_s"),
-                    _one_row_latency(c.get("latency_ms"))] for name, c in candidates.items()),
-                  key=lambda row: row[2])
-    rows += [[kind, f"{kind} of the best", losses[kind], None,
-              (integration.get("latency_ms_1_row") or {}).get(kind)]
+    weights = dict(zip(integration.get("members") or [], integration.get("weights") or [1.0],
+                       strict=False))
+    rows = sorted(([name, c["learner"], c.get("origin", ""), c["validation_loss"],
+                    c.get("fit_s"), _fold_rounds(c.get("fold_rounds")),
+                    _one_row_latency(c.get("latency_ms")), weights.get(name)]
+                   for name, c in candidates.items()), key=lambda row: row[3])
+    rows += [[kind, f"{kind} of the best", "", losses[kind], None, "",
+              (integration.get("latency_ms_1_row") or {}).get(kind), None]
              for kind in ("blend", "stack") if kind in losses]
     chosen = f"<p>Chosen: <b>{escape(integration.get('kind', '-'))}</b> of " \
              f"{escape(', '.join(integration.get('members', [])))}" \
              f"{' · ' + escape(integration['reason']) if integration.get('reason') else ''}</p>"
     return chosen + table(
-        ["candidate", "learner", f"validation {card.get('search_metric', 'loss')} (lower is "
-                                 "better)", "fit s", "1-row latency ms"],
-        rows, [False, False, True, True, True])
+        ["candidate", "learner", "origin",
+         f"out-of-fold {card.get('search_metric', 'loss')} (lower is better)", "fit s",
+         "rounds per fold", "1-row latency ms", "ensemble weight"],
+        rows, [False, False, False, True, True, False, True, True])
+
+
+def _fold_rounds(rounds: Any) -> str:
+    """Trees per fold model, as a range (none for learners without rounds)."""
+    if not rounds or not any(rounds):
+        return ""
+    return str(min(rounds)) if min(rounds) == max(rounds) else f"{min(rounds)}–{max(rounds)}"
 
 
 def _one_row_latency(latency: Any) -> float | None:
@@ -247,10 +259,10 @@ def _search(trials: pl.DataFrame) -> str:
         pl.len().alias("trials"), pl.col("val_loss").min().alias("best"),
         pl.col("trial_time_s").sum().alias("seconds")).sort("best")
     return grid([
-        figure(charts.steps(times.tolist(), best.tolist(), "Best validation loss over the search",
-                            "seconds into the search", "validation loss",
+        figure(charts.steps(times.tolist(), best.tolist(), "Best out-of-fold loss over the run",
+                            "seconds into the run", "out-of-fold loss",
                             points_x=times.tolist(), points_y=losses.tolist()),
-               "line: best so far; dots: each trial"),
+               "line: best so far; dots: each bagged configuration, then each tuner trial"),
         table(["learner", "trials", "best loss", "seconds"],
               per_learner.rows(), [False, True, True, True]),
     ])

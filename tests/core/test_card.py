@@ -54,9 +54,21 @@ def card(**changes: Any) -> dict[str, Any]:
         "version": "titanic-abc123", "run_id": "abc123", "dataset": "titanic",
         "dataset_hash": "f00d" * 16, "target": "survived", "task": "binary",
         "learner": "lgbm", "seed": 7, "budget_s": 30.0, "created_at": "2025-01-02T03:04:05",
-        "search_metric": "log_loss", "refit_on_all_rows": False,
+        "search_metric": "log_loss",
+        "validation": "8-fold bagging: 8 fold models, out-of-fold predictions for 700 rows",
         "integration": {"kind": "blend", "members": ["lgbm", "xgboost"], "weights": [0.6, 0.4],
-                        "reason": "the blend lowers validation log loss by 2%"},
+                        "reason": "the blend lowers validation log loss by 2%",
+                        "validation_loss": {"lgbm": 0.43, "xgboost": 0.44, "blend": 0.42}},
+        "training": {"folds": "8-fold bagging: 8 fold models", "fold_count": 8,
+                     "portfolio": [
+                         {"name": "lgbm", "origin": "FLAML zero-shot #1 for this table",
+                          "fit_s": 1.5, "fold_rounds": [80, 95], "stopped": ["early stopping"],
+                          "latency_ms_1_row": 0.3, "planned": None},
+                         {"name": "xgboost", "origin": "FLAML zero-shot #1 for this table",
+                          "fit_s": 2.5, "fold_rounds": [40, 60], "stopped": ["complete"],
+                          "latency_ms_1_row": 0.9, "planned": None}],
+                     "skipped": [{"name": "catboost", "reason": "predicted 40 s, 3 s left"}],
+                     "stopped_early": None},
         "metrics": {
             "model": {"accuracy": 0.82, "log_loss": 0.41, "roc_auc": 0.88},
             "baseline_linear": {"accuracy": 0.79, "log_loss": 0.45, "roc_auc": 0.84},
@@ -125,11 +137,16 @@ def test_lift_on_a_lower_is_better_main_metric_prefers_the_smaller_baseline() ->
     assert "Increase in RMSE" in text
 
 
-def test_model_card_says_whether_the_model_was_refit_on_all_rows() -> None:
-    assert "refit on all rows after evaluation; the metrics above were measured on the " \
-           "held-out part before that refit." in render(refit_on_all_rows=True)
-    assert "trained on the training part only" in render()
-    assert "trained on the training part only" in render(refit_on_all_rows=None)
+def test_model_card_shows_the_portfolio_its_folds_weights_and_what_was_skipped() -> None:
+    text = render()
+    assert "trained on the training part only (its fold models, no refit)" in text
+    assert "8-fold bagging: 8 fold models." in text
+    assert "| lgbm | FLAML zero-shot #1 for this table | 0.4300 | 1.5 | 80–95 | 0.6000 |" in text
+    assert "| xgboost | FLAML zero-shot #1 for this table | 0.4400 | 2.5 | 40–60 | 0.4000 |" \
+        in text
+    assert "- catboost: predicted 40 s, 3 s left" in text
+    assert "- Validation: 8-fold bagging" in text
+    assert "trained on the training part only" in render(training=None)
 
 
 def test_model_card_survives_a_sparse_card_and_escapes_pipes() -> None:

@@ -18,7 +18,7 @@ from xgboost import XGBClassifier
 
 from flows.core import explain
 from flows.core.model import FittedModel
-from flows.core.training import PreparedData, as_model, prepare_training
+from flows.core.training.prepared import PreparedData, as_model, prepare_training
 
 ROWS = 300
 TARGETS = {"binary": "label", "multiclass": "kind", "regression": "value"}

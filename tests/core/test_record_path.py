@@ -28,7 +28,7 @@ from flows.core.record_path import (
     compile_record_path,
 )
 from flows.core.store import Catalog
-from flows.core.training import as_model, prepare_training
+from flows.core.training.prepared import as_model, prepare_training
 from tests.conftest import SAMPLE_RUNS
 
 ROWS = 800

@@ -29,7 +29,7 @@ def two_versions(prefect_api: str, tmp_path_factory: pytest.TempPathFactory,
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUTOPIPE_HOME", str(tmp_path_factory.mktemp("registry") / "home"))
         path, target = SAMPLE_RUNS["multiclass"]
-        yield [train(source=str(path), target=target, budget_s=2.0, seed=0, refit=False)
+        yield [train(source=str(path), target=target, budget_s=2.0, seed=0, max_models=2)
                for _ in range(2)]
 
 
@@ -54,14 +54,18 @@ def champion() -> str | None:
     return Catalog(Settings().catalog_path).aliases("penguins").get((GLOBAL_SLICE, "champion"))
 
 
-def test_the_second_run_starts_from_the_first_runs_recipes(
+def test_the_second_run_starts_from_the_champions_configurations(
         two_versions: list[dict[str, Any]], home: Path) -> None:
     catalog = Catalog(Settings().catalog_path)
     first, second = (read_card(catalog.model(r["model_version"]).artifact_path)
                      for r in two_versions)
     assert first["warm_started_from"] is None
-    assert second["warm_started_from"] and set(second["warm_started_from"]) <= set(
-        first["recipes"])
+    members = first["integration"]["members"]
+    assert second["warm_started_from"] == [f"champion_{name}" for name in members]
+    fitted = [fit["name"] for fit in second["training"]["portfolio"]]
+    assert fitted[:len(members)] == second["warm_started_from"]  # fitted first
+    assert second["configurations"][fitted[0]]["params"] == \
+        first["configurations"][members[0]]["params"]
     assert second["integration"]["reason"]
 
 

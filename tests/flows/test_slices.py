@@ -121,7 +121,7 @@ def governed(prefect_api: str) -> dict[str, Any]:
     from flows.train_flow import train
 
     return train(source=str(SAMPLES / "titanic.csv"), target="survived",
-                 budget_s=TEST_BUDGET_S, name="titanic_by_class", seed=0,
+                 budget_s=TEST_BUDGET_S, max_models=2, name="titanic_by_class", seed=0,
                  slice_by=["pclass"], min_slice_rows=150,
                  policies=[str(POLICIES / "third_class.yaml"),
                            str(POLICIES / "first_class.yaml")])
@@ -136,13 +136,14 @@ def slice_model(summary: dict[str, Any], name: str) -> tuple[dict[str, Any], Any
 def test_each_policy_rule_is_enforced(governed: dict[str, Any]) -> None:
     third, model = slice_model(governed, "pclass=3")
     assert third["policy"] == "third_class"
-    assert model.learner in ("logistic_regression", "lrl1", "lrl2")  # no forbidden learner
+    assert model.learner == "linear"  # no forbidden learner
     assert not {"name", "ticket"} & set(model.input_schema)  # PII and a dropped column
     assert model.threshold is not None and model.policy["min_recall"] == 0.85
     assert {b["rule"] for b in third["breaches"]} >= {"demographic_parity"}
     for name in ("pclass=1", "pclass=2"):
         result, governed_model = slice_model(governed, name)
-        assert result["policy"] == "first_class" and governed_model.learner == "lgbm"
+        assert result["policy"] == "first_class"
+        assert governed_model.learner.startswith("lgbm")
         assert "name" not in governed_model.input_schema
         assert not [b for b in result["breaches"] if b["rule"] == "monotone"]
 

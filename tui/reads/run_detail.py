@@ -50,8 +50,8 @@ class LearnerRow:
 
 @dataclass(frozen=True)
 class CandidateRow:
-    """A model the integration stage compared (a tuned learner, a baseline, a blend or a
-    stack), with its validation loss; ``role`` says whether it was chosen."""
+    """A model the integration stage compared (a bagged configuration, a blend or a stack),
+    with its out-of-fold loss; ``role`` says whether it was chosen."""
 
     name: str
     learner: str
@@ -60,6 +60,8 @@ class CandidateRow:
     latency_ms: float | None
     role: str
     """'chosen', 'member' (of a chosen blend or stack) or ''."""
+    weight: float | None = None
+    """Its weight in the chosen blend (1 when chosen alone)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,8 @@ class RunDetail:
     budget_s: float | None
     training_rows: int | None
     test_rows: int | None
-    search_validation: str
+    validation: str
+    """How candidates were judged: the folds they were bagged over."""
     baseline_roles: tuple[str, ...]
     baseline_learners: tuple[str, ...]
     metrics: tuple[MetricRow, ...]
@@ -150,7 +153,7 @@ def load_run_detail(catalog: Catalog, run_id: str) -> RunDetail:
         baseline_score=_best(metric, [values.get((r, metric)) for r in roles]),
         duration_s=run.get("duration_s"), budget_s=run.get("budget_s"),
         training_rows=card.get("training_rows"), test_rows=card.get("test_rows"),
-        search_validation=str(card.get("search_validation") or ""),
+        validation=str(card.get("validation") or ""),
         baseline_roles=roles, baseline_learners=tuple(learner_of[r] for r in roles),
         metrics=metrics, learners=search_learners(facts.trials),
         candidates=candidates(card.get("integration") or {}),
@@ -187,10 +190,12 @@ def candidates(integration: dict[str, Any]) -> tuple[CandidateRow, ...]:
     weighed against the best single one."""
     kind, members = integration.get("kind"), set(integration.get("members") or [])
     losses = integration.get("validation_loss") or {}
+    weights = dict(zip(integration.get("members") or [], integration.get("weights") or [1.0],
+                       strict=False))
     rows = [CandidateRow(name, c["learner"], c.get("validation_loss"), c.get("fit_s"),
                          _one_row(c.get("latency_ms")),
                          "" if name not in members else "chosen" if kind == "single"
-                         else "member")
+                         else "member", weights.get(name))
             for name, c in (integration.get("candidates") or {}).items()]
     rows.sort(key=lambda row: (row.validation_loss is None, row.validation_loss or 0.0))
     latency = integration.get("latency_ms_1_row") or {}

@@ -138,8 +138,8 @@ class RunDetailScreen(Screen[None]):
             f"baselines: {baselines}\n"
             f"{fmt(detail.duration_s, 1)} s (budget {fmt(detail.budget_s, 0)} s) · "
             f"{trials} trial{'' if trials == 1 else 's'} · {detail.training_rows or 0:,} "
-            f"training / {detail.test_rows or 0:,} test rows · search validation "
-            f"{detail.search_validation or '–'}\nchosen: {detail.integration}"))
+            f"training / {detail.test_rows or 0:,} test rows · "
+            f"{detail.validation or '–'}\nchosen: {detail.integration}"))
 
     def show_leaderboard(self, detail: RunDetail) -> None:
         learners = self.query_one("#learners", DataTable)
@@ -151,10 +151,11 @@ class RunDetailScreen(Screen[None]):
         self.query_one("#integration", Static).update(Text(f"chosen: {detail.integration}"))
         table = self.query_one("#candidates", DataTable)
         table.clear(columns=True)
-        table.add_columns("candidate", "learner", "val loss", "fit s", "1-row ms", "")
+        table.add_columns("candidate", "learner", "out-of-fold loss", "fit s", "1-row ms",
+                          "weight", "")
         for row in detail.candidates:
             table.add_row(row.name, row.learner, fmt(row.validation_loss),
-                          fmt(row.fit_s, 2), fmt(row.latency_ms, 2),
+                          fmt(row.fit_s, 2), fmt(row.latency_ms, 2), fmt(row.weight, 3),
                           Text(row.role, style="bold green" if row.role == "chosen" else ""),
                           key=row.name)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-import flows.core.baseline as baseline
+import flows.core.training.baseline as baseline
 from flows.core.types import Task
 
 

@@ -10,6 +10,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
 
 from flows.core.types import Task
 
@@ -31,16 +32,17 @@ def baseline_estimators(task: Task, seed: int) -> dict[str, tuple[str, Any]]:
     }
 
 
-def fit_baselines(x: np.ndarray, y: np.ndarray, task: Task,
-                  seed: int) -> dict[str, tuple[str, Any]]:
+def fit_baselines(x: np.ndarray, y: np.ndarray, task: Task, seed: int,
+                  threads: int | None = None) -> dict[str, tuple[str, Any]]:
     """Fit each baseline on the prepared training matrix (a seeded, stratified sample of at
-    most MAX_ROWS rows: a baseline is a yardstick, and it is paid for from the budget)."""
+    most MAX_ROWS rows: a baseline is a yardstick, and it is paid for from the budget), on
+    ``threads`` threads (None: the libraries' default)."""
     if len(x) > MAX_ROWS:
         keep, _ = train_test_split(np.arange(len(x)), train_size=MAX_ROWS, random_state=seed,
                                    stratify=y if task.is_classification else None)
         x, y = x[keep], y[keep]
     fitted = {}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(limits=threads):
         # Library defaults may stop before converging: that is what a baseline measures.
         warnings.simplefilter("ignore", ConvergenceWarning)
         for role, (learner, estimator) in baseline_estimators(task, seed).items():

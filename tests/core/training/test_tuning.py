@@ -5,43 +5,39 @@ from pathlib import Path
 
 import numpy as np
 
-from flows.core.losses import loss
-from flows.core.search import eval_method, read_trials, run_search
+from flows.core.training.folds import plan_folds
+from flows.core.training.tuning import read_trials, run_search
 from flows.core.types import Task
 
 
-def test_a_short_search_keeps_its_budget_and_returns_a_recipe_per_learner() -> None:
+def test_a_short_search_keeps_its_budget_on_the_runs_folds() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 4))
     y = (x[:, 0] + 0.3 * rng.normal(size=300) > 0).astype(int)
+    folds = plan_folds(y, Task.BINARY, seed=0)
     started = time.perf_counter()
-    result = run_search(x, y, Task.BINARY, "log_loss", budget_s=2, seed=0, n_jobs=1)
+    result = run_search(x, y, Task.BINARY, "log_loss", 2, 0, folds, ("lgbm", "xgboost"),
+                        n_jobs=1)
     assert time.perf_counter() - started < 2 + 2  # no refit of the winner inside the search
-    assert result.eval_method == "5-fold cross-validation"  # a small table is cross-validated
+    assert result.eval_method == folds.describe()
     losses = [r.loss for r in result.recipes]
     assert losses == sorted(losses) and len({r.learner for r in result.recipes}) == len(losses)
     best_trial = min(result.trials, key=lambda t: t.val_loss)
     assert result.best.loss == best_trial.val_loss and result.best.learner == best_trial.learner
     assert 0 < result.best.loss < 0.45  # x0 alone separates the classes well
-    fitted = result.best.fit(x, y, n_jobs=1)
-    assert loss("log_loss", y, fitted.predict_proba(x)) < 0.45
-    assert all(r.fit_s >= 0 for r in result.recipes)
 
 
-def test_regression_search_restricted_to_one_learner_warm_started() -> None:
+def test_regression_search_warm_started_on_a_holdout() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(200, 3))
     y = 3 * x[:, 0] + rng.normal(scale=0.1, size=200)
     start = {"lgbm": {"n_estimators": 50, "num_leaves": 4}, "rf": {"n_estimators": 10}}
-    result = run_search(x, y, Task.REGRESSION, "rmse", budget_s=1, seed=0, learners=("lgbm",),
+    result = run_search(x, y, Task.REGRESSION, "rmse", 1, 0,
+                        plan_folds(y, Task.REGRESSION, seed=0, k=1), ("lgbm",),
                         starting_points=start)
     assert {t.learner for t in result.trials} == {"lgbm"}
     assert result.trials[0].config["n_estimators"] == 50  # the first trial is the warm start
     assert result.metric == "rmse" and result.best.loss < 3.0
-
-
-def test_large_tables_use_a_holdout() -> None:
-    assert eval_method(5_000) == "cv" and eval_method(50_000) == "holdout"
 
 
 def test_read_trials_skips_non_trial_lines(tmp_path: Path) -> None:

@@ -1,31 +1,39 @@
 """Integration: the best single candidate, a greedy blend (Caruana), or a stack.
 
-All are judged on the validation rows the search never saw. The ensembles are cross-fitted
-there: the rows are cut in two halves, the blend weights or the stack's meta-model are fitted
-on one half and predict the other, so an ensemble is never scored on the rows it was fitted
-on. An ensemble is kept only if it beats the best single candidate, by enough to pay for its
-slower predictions (``prefer``).
+All are judged on the candidates' out-of-fold predictions of the training rows (no fit saw
+the row it predicts). The ensembles are cross-fitted there: the rows are cut in two halves,
+the blend weights or the stack's meta-model are fitted on one half and predict the other, so
+an ensemble is never scored on the rows it was fitted on. An ensemble is kept only if it
+beats the best single candidate, by enough to pay for its slower predictions (``prefer``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from flows.core.candidates import Candidate, predictions
 from flows.core.losses import loss
+from flows.core.training.learners import predict_outputs
 from flows.core.types import Task
 
+if TYPE_CHECKING:
+    from flows.core.training.bagging import Candidate
+
 Prefer = Literal["fast", "balanced", "accurate"]
-BLEND_ROUNDS = 25
+BLEND_ROUNDS = 40
+"""Caruana selection steps (with replacement): AutoGluon's choice; past ~25 the weights
+barely move, and each step costs one loss per candidate."""
 STACK_MAX_MEMBERS = 4
 """The stack takes the best candidates only: each member costs prediction time and a refit."""
+BALANCED_LATENCY_MS = 10.0
+"""Balanced: an ensemble's members may together take at most this long to answer one row,
+preprocessing included (the best single model is kept even when it alone takes longer)."""
 GAIN_PER_SLOWDOWN = 0.002
 """Balanced: an ensemble k times slower than the best single model must lower the validation
 loss by at least k x 0.2% (10x slower needs a 2% gain)."""
@@ -34,7 +42,7 @@ FAST_TOLERANCE = 0.01
 
 
 class _Ensemble(BaseEstimator):  # type: ignore[misc]
-    """Fitted members combined by a fixed rule; ``fit`` refits the members, keeping the rule."""
+    """Fitted members combined by a fixed rule (nothing is fitted again)."""
 
     members: list[Any]
 
@@ -42,8 +50,8 @@ class _Ensemble(BaseEstimator):  # type: ignore[misc]
         return True
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> _Ensemble:
-        self.members = [clone(member).fit(x, y) for member in self.members]
-        return self
+        """scikit-learn requires the method; the members are fitted, and stay as they are."""
+        raise TypeError("an ensemble of fitted members is not fitted again")
 
 
 class Blend(_Ensemble):
@@ -55,7 +63,7 @@ class Blend(_Ensemble):
         self.task, self.n_classes = task, n_classes
 
     def _combined(self, x: np.ndarray) -> np.ndarray:
-        return sum(w * predictions(m, x, self.task, self.n_classes)
+        return sum(w * member_outputs(m, x, self.task, self.n_classes)
                    for m, w in zip(self.members, self.weights, strict=True))  # type: ignore[return-value]
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
@@ -66,6 +74,13 @@ class Blend(_Ensemble):
         return combined if self.task is Task.REGRESSION else combined.argmax(axis=1)
 
 
+class Bag(Blend):
+    """The fold models of one configuration, their outputs averaged."""
+
+    def __init__(self, members: Sequence[Any], task: Task, n_classes: int) -> None:
+        super().__init__(members, [1 / len(members)] * len(members), task, n_classes)
+
+
 class Stack(_Ensemble):
     """A linear meta-model over fitted members' outputs (log-probabilities or values)."""
 
@@ -74,8 +89,8 @@ class Stack(_Ensemble):
 
     def _combined(self, x: np.ndarray) -> np.ndarray:
         features = stack_features(
-            [predictions(m, x, self.task, self.n_classes) for m in self.members], self.task)
-        return predictions(self.meta, features, self.task, self.n_classes)
+            [member_outputs(m, x, self.task, self.n_classes) for m in self.members], self.task)
+        return member_outputs(self.meta, features, self.task, self.n_classes)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         return self._combined(x)
@@ -102,14 +117,14 @@ class Integration:
 
     def validation_output(self, candidates: Sequence[Candidate], task: Task,
                           n_classes: int) -> np.ndarray:
-        """The chosen model's output on the validation rows: its members' validation
+        """The chosen model's output on the scored training rows: its members' out-of-fold
         predictions combined by the chosen rule (what a decision threshold is tuned on)."""
-        preds = [candidates[i].valid_predictions for i in self.members]
+        preds = [candidates[i].oof for i in self.members]
         if self.kind == "single":
             return preds[0]
         if self.kind == "blend":
             return np.asarray(sum(w * p for w, p in zip(self.weights, preds, strict=True)))
-        return predictions(self.meta, stack_features(preds, task), task, n_classes)
+        return member_outputs(self.meta, stack_features(preds, task), task, n_classes)
 
     def estimator(self, fitted_members: Sequence[Any], task: Task, n_classes: int) -> Any:
         """The chosen model over ``fitted_members`` (one per index in ``members``)."""
@@ -120,52 +135,85 @@ class Integration:
         return Stack(list(fitted_members), self.meta, task, n_classes)
 
     def as_dict(self, candidates: Sequence[Candidate]) -> dict[str, Any]:
-        return {"kind": self.kind, "members": [candidates[i].member.name for i in self.members],
+        return {"kind": self.kind, "members": [candidates[i].name for i in self.members],
                 "weights": list(self.weights), "validation_loss": self.losses,
                 "latency_ms_1_row": self.latency_ms, "reason": self.reason,
-                "candidates": {c.member.name: {"learner": c.member.learner,
-                                               "validation_loss": self.losses[c.member.name],
-                                               "fit_s": c.fit_s, "latency_ms": c.latency_ms}
+                "candidates": {c.name: {"learner": c.learner, "origin": c.config.origin,
+                                        "validation_loss": self.losses[c.name],
+                                        "fit_s": c.fit_s, "latency_ms": c.latency_ms,
+                                        "fold_rounds": c.rounds, "stopped": c.stopped}
                                for c in candidates}}
 
 
 def integrate(candidates: Sequence[Candidate], y_valid: np.ndarray, task: Task, metric: str,
-              prefer: Prefer, seed: int) -> Integration:
-    """Choose between the best single candidate, a blend and a stack (see module doc)."""
-    preds = [c.valid_predictions for c in candidates]
-    losses = {c.member.name: loss(metric, y_valid, p) for c, p in zip(candidates, preds,
-                                                                        strict=True)}
-    ranked = sorted(range(len(candidates)), key=lambda i: losses[candidates[i].member.name])
-    best, stacked = ranked[0], tuple(sorted(ranked[:STACK_MAX_MEMBERS]))
+              prefer: Prefer, seed: int, overhead_ms: float = 0.0,
+              timed: bool = True) -> Integration:
+    """Choose between the best single candidate, a blend and a stack (see module doc).
+    ``overhead_ms`` is what every prediction costs before a model runs (preprocessing): the
+    latencies weighed are what a caller waits for. With ``prefer`` balanced, ensembles are
+    built only from members whose latencies add up to at most BALANCED_LATENCY_MS. Without
+    ``timed`` (a run with a model count, which must not depend on the clock) no measured time
+    decides: balanced weighs loss alone, and fast takes the model with the fewest trees."""
+    preds = [c.oof for c in candidates]
+    costs = [c.latency_ms["1_row"] for c in candidates]
+    losses = {c.name: loss(metric, y_valid, p) for c, p in zip(candidates, preds, strict=True)}
+    ranked = sorted(range(len(candidates)), key=lambda i: losses[candidates[i].name])
+    best = ranked[0]
+    if not timed:
+        prefer = "fast" if prefer == "fast" else "accurate"
+        costs = [float(sum(c.rounds) or len(c.rounds)) for c in candidates]
+    limit = None if prefer == "accurate" else max(BALANCED_LATENCY_MS - overhead_ms,
+                                                  costs[best])
+    stacked = _within(ranked, costs, limit, STACK_MAX_MEMBERS)
     stack_preds = [preds[i] for i in stacked]
     halves = _halves(y_valid, task, seed)
     options: dict[str, Callable[[np.ndarray], tuple[np.ndarray, Any]]] = {
-        "blend": lambda rows: _blend(preds, y_valid, rows, metric),
+        "blend": lambda rows: _blend(preds, y_valid, rows, metric, costs, limit),
         "stack": lambda rows: _stack(stack_preds, y_valid, rows, task, seed),
     }
     for kind, option in options.items():
         losses[kind] = loss(metric, y_valid, _cross_fitted(option, halves, preds))
-    # The ensembles are compared with the best candidate's loss on all the validation rows,
+    # The ensembles are compared with the best candidate's loss on all the scored rows,
     # which flatters the single model (it was picked on those rows): an ensemble must win
     # by more than the luck of that pick.
-    losses["single"] = losses[candidates[best].member.name]
+    losses["single"] = losses[candidates[best].name]
     everything = np.arange(len(y_valid))
-    weights = _caruana(preds, y_valid, everything, metric)
+    weights = _caruana(preds, y_valid, everything, metric, costs=costs, limit=limit)
     used = tuple(int(i) for i in np.flatnonzero(weights))
-    latency = {
-        "single": candidates[best].latency_ms["1_row"],
-        "blend": sum(candidates[i].latency_ms["1_row"] for i in used),
-        "stack": sum(candidates[i].latency_ms["1_row"] for i in stacked)}
+    latency = {"single": overhead_ms + costs[best],
+               "blend": overhead_ms + sum(costs[i] for i in used),
+               "stack": overhead_ms + sum(costs[i] for i in stacked)}
     kind, reason = _choose(losses, latency, prefer, candidates, best)
     if kind == "single" and prefer == "fast":
-        best = _fastest_close(candidates, losses, best)
+        best = _fastest_close(candidates, losses, best, costs)
     if kind == "blend":
         return Integration("blend", used, tuple(float(weights[i]) for i in used), None,
                            losses, latency, reason)
     if kind == "stack":
         meta = _fit_meta(stack_preds, y_valid, everything, task, seed)
-        return Integration("stack", stacked, (), meta, losses, latency, reason)
+        return Integration("stack", tuple(stacked), (), meta, losses, latency, reason)
     return Integration("single", (best,), (1.0,), None, losses, latency, reason)
+
+
+def _within(ranked: Sequence[int], costs: Sequence[float], limit: float | None,
+            most: int) -> tuple[int, ...]:
+    """The best candidates (by rank), at most ``most``, whose latencies fit under ``limit``;
+    in their original order."""
+    chosen: list[int] = []
+    for index in ranked:
+        if len(chosen) == most:
+            break
+        if limit is None or sum(costs[i] for i in chosen) + costs[index] <= limit:
+            chosen.append(index)
+    return tuple(sorted(chosen))
+
+
+def member_outputs(member: Any, x: np.ndarray, task: Task, n_classes: int) -> np.ndarray:
+    """A member's class probabilities (every class) or values: an ensemble's own, or the
+    library estimator's through its fast path."""
+    if isinstance(member, _Ensemble):
+        return member.predict_proba(x) if task.is_classification else member.predict(x)
+    return predict_outputs(member, x, task, n_classes)
 
 
 def stack_features(member_predictions: Sequence[np.ndarray], task: Task) -> np.ndarray:
@@ -183,26 +231,27 @@ def stack_features(member_predictions: Sequence[np.ndarray], task: Task) -> np.n
 def _choose(losses: dict[str, float], latency: dict[str, float], prefer: Prefer,
             candidates: Sequence[Candidate], best: int) -> tuple[str, str]:
     single = losses["single"]
-    name = candidates[best].member.name
+    name = candidates[best].name
     if prefer == "fast":
         return "single", "prefer fast: the quickest single model close to the best"
     ensemble = min(("blend", "stack"), key=losses.__getitem__)
     if not losses[ensemble] < single:
         return "single", (f"{ensemble} did not beat the best single model ({name}) on "
-                          f"validation rows the search did not use")
+                          f"out-of-fold predictions")
     gain = (single - losses[ensemble]) / max(abs(single), 1e-12)
     slowdown = latency[ensemble] / max(latency["single"], 1e-6)
     if prefer == "balanced" and gain < GAIN_PER_SLOWDOWN * slowdown:
         return "single", (f"{ensemble} gained {100 * gain:.2f}% but predicts {slowdown:.1f}x "
                           f"slower than {name}: not worth it (prefer balanced)")
     return ensemble, (f"{ensemble} beat the best single model ({name}) by {100 * gain:.2f}% "
-                      f"on validation rows the search did not use, {slowdown:.1f}x its latency")
+                      f"on out-of-fold predictions, {slowdown:.1f}x its latency")
 
 
-def _fastest_close(candidates: Sequence[Candidate], losses: dict[str, float], best: int) -> int:
-    limit = losses[candidates[best].member.name] * (1 + FAST_TOLERANCE)
-    close = [i for i, c in enumerate(candidates) if losses[c.member.name] <= limit]
-    return min(close, key=lambda i: candidates[i].latency_ms["1_row"])
+def _fastest_close(candidates: Sequence[Candidate], losses: dict[str, float], best: int,
+                   costs: Sequence[float]) -> int:
+    limit = losses[candidates[best].name] * (1 + FAST_TOLERANCE)
+    close = [i for i, c in enumerate(candidates) if losses[c.name] <= limit]
+    return min(close, key=lambda i: costs[i])
 
 
 def _halves(y: np.ndarray, task: Task, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -223,9 +272,9 @@ def _cross_fitted(option: Callable[[np.ndarray], tuple[np.ndarray, Any]],
     return out
 
 
-def _blend(preds: Sequence[np.ndarray], y: np.ndarray, rows: np.ndarray,
-           metric: str) -> tuple[np.ndarray, Any]:
-    weights = _caruana(preds, y, rows, metric)
+def _blend(preds: Sequence[np.ndarray], y: np.ndarray, rows: np.ndarray, metric: str,
+           costs: Sequence[float], limit: float | None) -> tuple[np.ndarray, Any]:
+    weights = _caruana(preds, y, rows, metric, costs=costs, limit=limit)
     return weights, lambda score_rows: sum(w * p[score_rows] for w, p in zip(weights, preds,
                                                                               strict=True))
 
@@ -236,25 +285,42 @@ def _stack(preds: Sequence[np.ndarray], y: np.ndarray, rows: np.ndarray, task: T
     n_classes = preds[0].shape[1] if preds[0].ndim == 2 else 0
 
     def apply(score_rows: np.ndarray) -> np.ndarray:
-        return predictions(meta, stack_features([p[score_rows] for p in preds], task), task,
+        return member_outputs(meta, stack_features([p[score_rows] for p in preds], task), task,
                            n_classes)
     return meta, apply
 
 
 def _caruana(preds: Sequence[np.ndarray], y: np.ndarray, rows: np.ndarray,
-             metric: str) -> np.ndarray:
+             metric: str, rounds: int = BLEND_ROUNDS, costs: Sequence[float] | None = None,
+             limit: float | None = None) -> np.ndarray:
     """Greedy ensemble selection with replacement (Caruana et al., 2004): repeatedly add the
-    member that most lowers the loss of the running average."""
+    member that most lowers the loss of the running average. With ``limit``, a candidate not
+    yet in the ensemble may join only while the members' ``costs`` stay under it."""
     counts = np.zeros(len(preds))
     total: np.ndarray | None = None
-    for _ in range(BLEND_ROUNDS):
+    for _ in range(rounds):
         size = counts.sum()
-        trials = [p[rows] if total is None else (total * size + p[rows]) / (size + 1)
-                  for p in preds]
-        chosen = int(np.argmin([loss(metric, y[rows], t) for t in trials]))
+        spent = sum(c for c, n in zip(costs or [], counts, strict=False) if n)
+        trials = [np.inf if limit is not None and costs is not None and not counts[i]
+                  and spent + costs[i] > limit
+                  else loss(metric, y[rows], p[rows] if total is None
+                            else (total * size + p[rows]) / (size + 1))
+                  for i, p in enumerate(preds)]
+        chosen = int(np.argmin(trials))
         counts[chosen] += 1
-        total = trials[chosen]
+        total = preds[chosen][rows] if total is None \
+            else (total * size + preds[chosen][rows]) / (size + 1)
     return counts / counts.sum()
+
+
+def greedy_loss(preds: Sequence[np.ndarray], y: np.ndarray, metric: str,
+                max_rows: int = 5_000, rounds: int = 15) -> float:
+    """The loss of a quick greedy ensemble of ``preds`` (on at most ``max_rows`` rows, evenly
+    spaced): enough to tell whether a new candidate still helps."""
+    rows = np.linspace(0, len(y) - 1, min(len(y), max_rows)).astype(int)
+    weights = _caruana([p[rows] for p in preds], y[rows], np.arange(len(rows)), metric, rounds)
+    return loss(metric, y[rows], np.asarray(sum(w * p[rows] for w, p in zip(weights, preds,
+                                                                              strict=True))))
 
 
 def _fit_meta(preds: Sequence[np.ndarray], y: np.ndarray, rows: np.ndarray, task: Task,

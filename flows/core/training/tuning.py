@@ -1,10 +1,12 @@
-"""Model search: FLAML over gradient boosting, forests and linear models within a budget.
+"""FLAML's tuner: a search of a learner's configurations, on the run's own folds.
 
 FLAML gets the already-prepared numeric matrix, so every configuration it finds slots straight
-into our pipeline after the fitted preprocessing. The search returns each learner's best
-configuration (a Recipe), not a fitted model: the candidates stage fits the ones the budget
-allows. Every trial is read back from FLAML's own trial log (the leaderboard); the live best
-score is read off FLAML's logger for the progress display.
+into our pipeline after the fitted preprocessing, and it cross-validates on the folds the
+candidates are bagged on (a holdout above ~100k rows), so a class with a handful of rows
+meets FLAML exactly as it meets the portfolio. The search returns each learner's best
+configuration (a Recipe), not a fitted model: the pipeline bags the best one. Every trial is
+read back from FLAML's own trial log (the leaderboard); the live best score is read off
+FLAML's logger for the progress display.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 import tempfile
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +29,10 @@ from sklearn.exceptions import ConvergenceWarning
 from flows.core.errors import AutopipeError
 from flows.core.losses import score_from_loss
 from flows.core.progress import ProgressEvent, emit
+from flows.core.training.folds import Folds
+from flows.core.training.portfolio import Constraints
 from flows.core.types import Task, Trial
 
-LEARNERS: dict[Task, tuple[str, ...]] = {
-    Task.BINARY: ("lgbm", "xgboost", "catboost", "rf", "extra_tree", "lrl1", "lrl2"),
-    Task.MULTICLASS: ("lgbm", "xgboost", "catboost", "rf", "extra_tree", "lrl1", "lrl2"),
-    Task.REGRESSION: ("lgbm", "xgboost", "catboost", "rf", "extra_tree", "enet"),
-}
-# FLAML starts CatBoost at 8192 rounds and relies on early stopping, which never comes on a
-# nearly separable table: one trial took 17 s of a 3 s budget. Search the rounds instead.
-CUSTOM_SPACE: dict[str, dict[str, Any]] = {
-    "catboost": {"n_estimators": {"domain": tune.lograndint(lower=16, upper=4096),
-                                  "init_value": 64, "low_cost_init_value": 16},
-                 # FLAML leaves CatBoost's catboost_<time> folder in the working directory
-                 # when a trial is cut short; nothing reads those files.
-                 "allow_writing_files": {"domain": False}},
-}
-CV_MAX_ROWS = 10_000
-"""Up to this many rows the search cross-validates (5 folds); above, one 10% holdout."""
-CV_FOLDS = 5
 _FLAML_PROGRESS = re.compile(
     r"at (?P<at>[\d.]+)s,\s+estimator \S+'s best error=\S+,\s+"
     r"best estimator (?P<learner>\S+)'s best error=(?P<loss>\S+)")
@@ -57,27 +44,13 @@ class SearchError(AutopipeError):
 
 @dataclass(frozen=True)
 class Recipe:
-    """A learner and the configuration the search found best for it: enough to fit it
-    again on other rows (the candidates, the final refit) exactly as FLAML trained it."""
+    """A learner and the configuration the search found best for it (FLAML's names)."""
 
     learner: str
     config: dict[str, Any]
     loss: float
     fit_s: float
     """Estimated seconds to fit it on the search's rows (from the search's own trials)."""
-    flaml_class: Any = field(repr=False, compare=False)
-    flaml_task: Any = field(repr=False, compare=False)
-
-    def fit(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
-            n_jobs: int = -1) -> Any:
-        """The fitted scikit-learn-compatible estimator inside FLAML's wrapper."""
-        wrapper = self.flaml_class(**self.config, task=self.flaml_task, n_jobs=n_jobs)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            wrapper.fit(x, y, budget=None,
-                        **({"sample_weight": sample_weight} if sample_weight is not None
-                           else {}))
-        return wrapper.estimator
 
 
 @dataclass(frozen=True)
@@ -94,55 +67,66 @@ class SearchResult:
         return self.recipes[0]
 
 
-def eval_method(rows: int) -> str:
-    """Cross-validation while it is affordable and a single split would be noisy."""
-    return "cv" if rows <= CV_MAX_ROWS else "holdout"
-
-
 def run_search(x: np.ndarray, y: np.ndarray, task: Task, metric: str, budget_s: float,
-               seed: int, n_jobs: int = -1, learners: tuple[str, ...] | None = None,
+               seed: int, folds: Folds, learners: tuple[str, ...], n_jobs: int = -1,
                sample_weight: np.ndarray | None = None,
                starting_points: dict[str, dict[str, Any]] | None = None,
-               constraints: dict[str, dict[str, Any]] | None = None) -> SearchResult:
-    """Search within ``budget_s`` seconds; return each learner's best configuration.
-
-    FLAML does not refit its winner (``retrain_full=False``): the candidates stage refits
-    the best configurations itself, so that time is spent once.
-    """
+               constraints: Constraints | None = None) -> SearchResult:
+    """Search within ``budget_s`` seconds on ``folds``; return each learner's best
+    configuration. FLAML refits nothing (``retrain_full=False``): the pipeline bags the best."""
     automl = AutoML()
-    method = eval_method(len(x))
-    chosen = learners or LEARNERS[task]
+    if folds.holdout:
+        fit, valid = folds.pairs[0]
+        data: dict[str, Any] = {"X_train": x[fit], "y_train": y[fit], "X_val": x[valid],
+                                "y_val": y[valid], "eval_method": "holdout"}
+        weights = None if sample_weight is None else sample_weight[fit]
+    else:
+        data = {"X_train": x, "y_train": y, "eval_method": "cv",
+                "split_type": _FoldSplitter(folds)}
+        weights = sample_weight
     with tempfile.TemporaryDirectory(prefix="autopipe-search-") as tmp, \
             _progress_from_flaml_logs(metric, budget_s), warnings.catch_warnings():
         # A trial that stops early is normal in a budgeted search, not news for the user.
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
         log_file = Path(tmp) / "trials.jsonl"
         automl.fit(
-            x, y, task="regression" if task is Task.REGRESSION else "classification",
-            metric=metric, time_budget=budget_s, estimator_list=list(chosen),
+            **data, task="regression" if task is Task.REGRESSION else "classification",
+            metric=metric, time_budget=budget_s, estimator_list=list(learners),
             seed=seed, n_jobs=n_jobs, log_file_name=str(log_file), log_type="all", verbose=3,
             ensemble=False, retrain_full=False, model_history=False, early_stop=True,
-            eval_method=method, n_splits=CV_FOLDS,
-            custom_hp=_merged(CUSTOM_SPACE, constraints or {}),
-            starting_points=_usable_starting_points(starting_points, chosen),
+            custom_hp=constrained_space(constraints or Constraints()),
+            starting_points=_usable_starting_points(starting_points, learners),
             # FLAML splits whatever sample_weight it is given, None included: pass it only
             # when there are weights.
-            **({"sample_weight": sample_weight} if sample_weight is not None else {}))
+            **({"sample_weight": weights} if weights is not None else {}))
         trials = read_trials(log_file)
-    recipes = _recipes(automl, len(x), method)
+    recipes = _recipes(automl, len(y), "holdout" if folds.holdout else "cv", folds.k)
     if not recipes:
         raise SearchError(f"no model finished training within {budget_s:g} s",
                           "raise the budget with --budget")
-    described = (f"{CV_FOLDS}-fold cross-validation" if method == "cv"
-                 else "holdout (10% of the search rows)")
-    return SearchResult(metric=metric, eval_method=described, recipes=recipes, trials=trials)
+    return SearchResult(metric=metric, eval_method=folds.describe(), recipes=recipes,
+                        trials=trials)
 
 
-def constrained_space(max_leaves: int | None = None,
-                      monotone: tuple[int, ...] | None = None) -> dict[str, dict[str, Any]]:
+class _FoldSplitter:
+    """The run's folds as the splitter object FLAML's cross-validation accepts."""
+
+    def __init__(self, folds: Folds) -> None:
+        self.folds = folds
+
+    def get_n_splits(self, *args: Any, **kwargs: Any) -> int:
+        return self.folds.k
+
+    def split(self, *args: Any, **kwargs: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        yield from self.folds.pairs
+
+
+def constrained_space(constraints: Constraints) -> dict[str, dict[str, Any]]:
     """Search-space overrides for a policy: trees of at most ``max_leaves`` leaves, and
     monotone constraints (one of -1, 0, 1 per encoded feature) for LightGBM and XGBoost."""
     space: dict[str, dict[str, Any]] = {}
+    max_leaves, monotone = constraints.max_leaves, constraints.monotone
     if max_leaves is not None:
         leaves = {"domain": tune.lograndint(lower=2, upper=max_leaves + 1),
                   "init_value": min(4, max_leaves), "low_cost_init_value": 2}
@@ -156,13 +140,7 @@ def constrained_space(max_leaves: int | None = None,
     return space
 
 
-def _merged(base: dict[str, dict[str, Any]],
-            extra: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {learner: base.get(learner, {}) | extra.get(learner, {})
-            for learner in set(base) | set(extra)}
-
-
-def _recipes(automl: AutoML, rows: int, method: str) -> tuple[Recipe, ...]:
+def _recipes(automl: AutoML, rows: int, method: str, k: int) -> tuple[Recipe, ...]:
     losses = automl.best_loss_per_estimator or {}
     configs = automl.best_config_per_estimator or {}
     recipes = []
@@ -171,19 +149,17 @@ def _recipes(automl: AutoML, rows: int, method: str) -> tuple[Recipe, ...]:
         if not config or loss is None or not np.isfinite(loss):
             continue
         state = automl._search_states[learner]  # FLAML exposes no accessor for these
-        flaml_state: Any = automl._state
         recipes.append(Recipe(
-            learner=learner, loss=float(loss), fit_s=_fit_seconds(state, rows, method),
-            config={k: v for k, v in config.items() if k != "FLAML_sample_size"},
-            flaml_class=flaml_state.learner_classes[learner], flaml_task=flaml_state.task))
+            learner=learner, loss=float(loss), fit_s=_fit_seconds(state, rows, method, k),
+            config={k: v for k, v in config.items() if k != "FLAML_sample_size"}))
     return tuple(sorted(recipes, key=lambda r: r.loss))
 
 
-def _fit_seconds(state: Any, rows: int, method: str) -> float:
+def _fit_seconds(state: Any, rows: int, method: str, k: int) -> float:
     """One fit on all ``rows``, scaled from the best trial (k folds, or a sample of rows)."""
     trial_s = float(getattr(state, "best_config_train_time", 0.0) or 0.0)
     sample = int(getattr(state, "best_config_sample_size", rows) or rows)
-    per_fit = trial_s / CV_FOLDS if method == "cv" else trial_s
+    per_fit = trial_s / k if method == "cv" else trial_s
     return per_fit * max(1.0, rows / max(sample, 1))
 
 
@@ -222,7 +198,7 @@ class _FlamlProgressHandler(logging.Handler):
         match = _FLAML_PROGRESS.search(record.getMessage())
         if match:
             emit(ProgressEvent(
-                stage="search", status="running", elapsed_s=float(match["at"]),
+                stage="tune", status="running", elapsed_s=float(match["at"]),
                 budget_s=self.budget_s, best_learner=match["learner"], metric=self.metric,
                 best_score=score_from_loss(self.metric, float(match["loss"]))))
 

@@ -8,10 +8,20 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from flows.core.candidates import Candidate, Member, latency_ms, predictions
-from flows.core.ensemble import Blend, Stack, integrate
 from flows.core.losses import loss
+from flows.core.training.bagging import Candidate
+from flows.core.training.ensemble import BLEND_ROUNDS, Bag, Blend, Stack, integrate
+from flows.core.training.latency import matrix_latency
+from flows.core.training.learners import Config, FoldFit, predict_outputs
 from flows.core.types import Task
+
+
+def candidate(name: str, oof: np.ndarray, latency: float = 1.0,
+              estimator: object = None) -> Candidate:
+    """A candidate with one 'fold model' and given out-of-fold predictions."""
+    return Candidate(Config(name, "linear", {}, "a test"), (FoldFit(estimator, 0.1, 0,
+                                                                     "complete"),),
+                     oof, 0.1, {"1_row": latency, "1000_rows": 5.0})
 
 
 def one_column(column: int, estimator: object) -> object:
@@ -33,9 +43,9 @@ def fitted_candidates(task: Task) -> tuple[list[Candidate], np.ndarray, np.ndarr
     candidates = []
     for column in (0, 1):
         estimator = one_column(column, make()).fit(x_fit, y_fit)  # type: ignore[attr-defined]
-        candidates.append(Candidate(
-            Member(f"col{column}", "linear", template=estimator), estimator,
-            predictions(estimator, x_valid, task, 2), 0.1, latency_ms(estimator, x_valid, task)))
+        predict = estimator.predict_proba if task.is_classification else estimator.predict
+        candidates.append(candidate(f"col{column}", predict_outputs(estimator, x_valid, task, 2),
+                                    matrix_latency(predict, x_valid)["1_row"], estimator))
     return candidates, y_valid, x_valid
 
 
@@ -47,12 +57,13 @@ def test_complementary_models_are_combined_and_the_ensemble_predicts_better(task
     assert chosen.kind in {"blend", "stack"}
     assert chosen.losses[chosen.kind] < 0.9 * chosen.losses["single"]
     assert "beat the best single model" in chosen.reason
-    model = chosen.estimator([candidates[i].estimator for i in chosen.members], task, 2)
+    model = chosen.estimator([candidates[i].fold_fits[0].estimator for i in chosen.members],
+                             task, 2)
     assert isinstance(model, Blend | Stack)
     fresh_x, fresh_y, *_ = two_views(task, seed=1)
     metric = "log_loss" if task.is_classification else "rmse"
     predicted = model.predict_proba(fresh_x) if task.is_classification else model.predict(fresh_x)
-    alone = [loss(metric, fresh_y, c.valid_predictions) for c in candidates]  # same scale
+    alone = [loss(metric, fresh_y, c.oof) for c in candidates]  # same scale
     assert loss(metric, fresh_y, predicted) < 0.8 * min(alone)
 
 
@@ -62,10 +73,7 @@ def test_an_ensemble_that_cannot_beat_the_best_model_is_not_kept() -> None:
     y = (rng.uniform(size=2000) < p).astype(int)
     truth = np.column_stack([1 - p, p])  # the true, calibrated probabilities: unbeatable
     noise = rng.dirichlet([1, 1], 2000)
-    candidates = [
-        Candidate(Member("noise", "x"), None, noise, 0.1, {"1_row": 1.0, "1000_rows": 5.0}),
-        Candidate(Member("truth", "y"), None, truth, 0.1, {"1_row": 1.0, "1000_rows": 5.0}),
-    ]
+    candidates = [candidate("noise", noise), candidate("truth", truth)]
     chosen = integrate(candidates, y, Task.BINARY, "log_loss", "accurate", seed=0)
     assert chosen.kind == "single" and chosen.members == (1,)
     assert "did not beat" in chosen.reason
@@ -73,12 +81,11 @@ def test_an_ensemble_that_cannot_beat_the_best_model_is_not_kept() -> None:
 
 def test_balanced_refuses_a_much_slower_ensemble_for_a_small_gain() -> None:
     candidates, y_valid, _ = fitted_candidates(Task.BINARY)
-    slow = [Candidate(c.member, c.estimator, c.valid_predictions, c.fit_s,
-                      {"1_row": 1.0 if i == 0 else 1000.0, "1000_rows": 5.0})
+    slow = [candidate(c.name, c.oof, 1.0 if i == 0 else 1000.0)
             for i, c in enumerate(candidates)]
     balanced = integrate(slow, y_valid, Task.BINARY, "log_loss", "balanced", seed=0)
     accurate = integrate(slow, y_valid, Task.BINARY, "log_loss", "accurate", seed=0)
-    assert balanced.kind == "single" and "not worth it" in balanced.reason
+    assert balanced.kind == "single"  # the slow one does not fit the latency budget
     assert accurate.kind in {"blend", "stack"}
     assert balanced.latency_ms["single"] < accurate.latency_ms[accurate.kind]
 
@@ -87,19 +94,36 @@ def test_fast_takes_the_quickest_model_close_to_the_best() -> None:
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)
     truth = np.column_stack([1 - y, y]) * 0.9 + 0.05
-    candidates = [
-        Candidate(Member("slow", "x"), None, truth, 0.1, {"1_row": 50.0, "1000_rows": 5.0}),
-        Candidate(Member("quick", "y"), None, truth.copy(), 0.1, {"1_row": 1.0,
-                                                                  "1000_rows": 5.0}),
-    ]
+    candidates = [candidate("slow", truth, 50.0), candidate("quick", truth.copy())]
     chosen = integrate(candidates, y, Task.BINARY, "log_loss", "fast", seed=0)
     assert chosen.kind == "single" and chosen.members == (1,)
 
 
-def test_an_ensemble_refits_its_members_keeping_its_rule() -> None:
-    candidates, y_valid, x_valid = fitted_candidates(Task.BINARY)
-    blend = Blend([c.estimator for c in candidates], [0.25, 0.75], Task.BINARY, 2)
-    before = blend.predict_proba(x_valid)
-    blend.fit(x_valid, y_valid)
-    assert blend.weights == [0.25, 0.75]
-    assert not np.allclose(before, blend.predict_proba(x_valid))  # new fits, new data
+def test_balanced_blends_only_members_that_answer_within_the_latency_budget() -> None:
+    candidates, y_valid, _ = fitted_candidates(Task.BINARY)
+    quick = [candidate(c.name, c.oof, 2.0) for c in candidates]
+    within = integrate(quick, y_valid, Task.BINARY, "log_loss", "balanced", seed=0,
+                       overhead_ms=3.0)
+    assert within.kind in {"blend", "stack"}  # 3 + 2 + 2 ms is under 10 ms
+    assert within.latency_ms[within.kind] == pytest.approx(7.0)
+    over = integrate(quick, y_valid, Task.BINARY, "log_loss", "balanced", seed=0,
+                     overhead_ms=7.0)
+    assert over.kind == "single"  # 7 + 2 + 2 ms is not
+
+
+def test_caruana_selects_with_replacement_over_forty_steps() -> None:
+    candidates, y_valid, _ = fitted_candidates(Task.BINARY)
+    chosen = integrate(candidates, y_valid, Task.BINARY, "log_loss", "accurate", seed=0)
+    if chosen.kind == "blend":
+        steps = [w * BLEND_ROUNDS for w in chosen.weights]
+        assert all(abs(s - round(s)) < 1e-9 for s in steps) and sum(steps) == BLEND_ROUNDS
+
+
+def test_a_bag_averages_its_fold_models() -> None:
+    candidates, _, x_valid = fitted_candidates(Task.BINARY)
+    members = [c.fold_fits[0].estimator for c in candidates]
+    bag = Bag(members, Task.BINARY, 2)
+    expected = np.mean([m.predict_proba(x_valid) for m in members], axis=0)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(bag.predict_proba(x_valid), expected)
+    with pytest.raises(TypeError, match="not fitted again"):
+        bag.fit(x_valid, np.zeros(len(x_valid)))

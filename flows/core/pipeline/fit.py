@@ -1,0 +1,159 @@
+"""Fitting one model, from the prepared training part to an evaluated, explained model.
+
+The global model of a run and every slice model go through ``fit_model``; only their data,
+clock and allowed learners differ. It needs no Prefect: the flows wrap it. Its stages, each
+measured (wall, CPU, peak memory):
+
+- baseline: scikit-learn defaults fitted on the training part, the yardstick in every report;
+- portfolio: strong configurations bagged over the folds, in order, under the budget
+  controller (pipeline/budget.py, pipeline/candidates.py);
+- tune: FLAML's tuner with the time the portfolio left, warm-started from its best
+  configurations (training/tuning.py);
+- integrate: the best candidate, a Caruana blend or a stack, chosen on out-of-fold
+  predictions, weighing accuracy against latency (training/ensemble.py);
+- evaluate and explain: on the test part, which no fit has seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flows.core.losses import search_metric
+from flows.core.model import FittedModel
+from flows.core.pipeline.budget import Clock
+from flows.core.pipeline.candidates import Fitting, fit_candidates
+from flows.core.pipeline.tuned import tune_leaders
+from flows.core.resources import stage
+from flows.core.training.bagging import Candidate
+from flows.core.training.baseline import fit_baselines
+from flows.core.training.ensemble import Integration, Prefer, integrate
+from flows.core.training.evaluation import evaluate_model, explain_model
+from flows.core.training.folds import Folds, plan_folds
+from flows.core.training.latency import preprocessing_ms
+from flows.core.training.learners import Config, Matrix, fit_threads
+from flows.core.training.portfolio import Constraints, build_portfolio
+from flows.core.training.prepared import PreparedData, as_model
+from flows.core.types import Evaluation, StageUsage, Trial
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """How to fit: the run's choices, the same for the global model and every slice."""
+
+    seed: int
+    n_jobs: int
+    metric: str | None = None
+    prefer: Prefer = "balanced"
+    max_models: int | None = None
+    """Fit exactly this many configurations, whatever the clock says (reproducible runs)."""
+    learners: tuple[str, ...] | None = None
+    """The learners a slice's policy allows, or None for all."""
+    constraints: Constraints | None = None
+    """Tree limits a policy asks for."""
+    first: tuple[Config, ...] = ()
+    """Configurations to fit before the portfolio's (the champion's, on retraining)."""
+
+
+@dataclass
+class Fitted:
+    """What fitting one model produced."""
+
+    model: FittedModel
+    """The registered model: the fold models of the chosen candidates, exactly as evaluated."""
+    evaluations: list[Evaluation]
+    explained: dict[str, Any]
+    fitting: Fitting
+    integration: dict[str, Any]
+    folds: Folds
+    metric: str
+    evaluated: dict[str, FittedModel] = field(repr=False)
+    """The model and the baselines as evaluated on the test part."""
+    validation_output: Any = field(default=None, repr=False)
+    """The chosen model's out-of-fold output on the scored training rows, and their targets."""
+    validation_y: Any = field(default=None, repr=False)
+    stages: list[StageUsage] = field(default_factory=list)
+    """Each stage's wall time, CPU time and peak memory, in order."""
+
+    @property
+    def trials(self) -> tuple[Trial, ...]:
+        return self.fitting.trials
+
+    @property
+    def configurations(self) -> dict[str, dict[str, Any]]:
+        """Every fitted configuration, JSON-ready: what a retraining starts from."""
+        return {c.name: {"learner": c.learner, "params": c.config.params,
+                         "flaml_params": c.config.flaml_params, "origin": c.config.origin}
+                for c in self.fitting.candidates}
+
+    def training_facts(self) -> dict[str, Any]:
+        """How the model was made, for the summary, the card and the report."""
+        return {"folds": self.folds.describe(), "fold_count": self.folds.k,
+                "portfolio": [_fit_facts(c, self.fitting.notes.get(c.name))
+                              for c in self.fitting.candidates],
+                "skipped": [{"name": s.name, "reason": s.reason}
+                            for s in self.fitting.skipped],
+                "stopped_early": self.fitting.stopped_early}
+
+
+def fit_model(prepared: PreparedData, options: FitOptions, version: str, clock: Clock,
+              announce: bool = True) -> Fitted:
+    """Every stage from the baselines to the explanations, within ``clock``."""
+    usages: list[StageUsage] = []
+    task = prepared.task
+    metric = search_metric(task, options.metric)
+    data = Matrix(prepared.x_train, prepared.split.y_train, prepared.sample_weight, task,
+                  len(prepared.split.classes))
+    with stage("baseline", usages, announce):
+        baselines = fit_baselines(data.x, data.y, task, options.seed,
+                                  fit_threads(data, options.n_jobs))
+    folds = plan_folds(data.y, task, options.seed)
+    configs = build_portfolio(task, data.x, data.y, options.learners, options.constraints,
+                              options.first)
+    with stage("portfolio", usages, announce):
+        fitting = fit_candidates(configs, data, folds, clock, metric, options.seed,
+                                 options.n_jobs)
+    with stage("tune", usages, announce):
+        fitting = tune_leaders(fitting, data, folds, clock, metric, options)
+    y_scored = data.y[folds.scored]
+    with stage("integrate", usages, announce):
+        overhead = 0.0 if clock.counted else preprocessing_ms(
+            prepared.preprocessor.transform,
+            prepared.split.x_test[list(prepared.plan.feature_columns)])
+        integration = integrate(fitting.candidates, y_scored, task, metric, options.prefer,
+                                options.seed, overhead, timed=not clock.counted)
+    chosen = [fitting.candidates[i] for i in integration.members]
+    estimator = integration.estimator([c.estimator(data) for c in chosen], task,
+                                      data.n_classes)
+    evaluated = {"model": as_model(prepared, estimator, _learner_name(integration, chosen),
+                                   version)} | {
+        role: as_model(prepared, base, base_learner, f"{version}-{role}")
+        for role, (base_learner, base) in baselines.items()}
+    with stage("evaluate", usages, announce):
+        evaluations = [evaluate_model(model, prepared, role)
+                       for role, model in evaluated.items()]
+    with stage("explain", usages, announce):
+        explained = explain_model(evaluated["model"], prepared, options.seed,
+                                  None if clock.counted else clock.seconds_left())
+    model = evaluated["model"]
+    model.reference_row = explained["reference_row"]
+    return Fitted(model=model, evaluations=evaluations, explained=explained, fitting=fitting,
+                  integration=integration.as_dict(fitting.candidates), folds=folds,
+                  metric=metric, evaluated=evaluated,
+                  validation_output=integration.validation_output(
+                      fitting.candidates, task, data.n_classes),
+                  validation_y=y_scored, stages=usages)
+
+
+def _fit_facts(candidate: Candidate, note: str | None) -> dict[str, Any]:
+    return {"name": candidate.name, "learner": candidate.learner,
+            "origin": candidate.config.origin, "fit_s": candidate.fit_s,
+            "fold_rounds": candidate.rounds, "stopped": sorted(set(candidate.stopped)),
+            "latency_ms_1_row": candidate.latency_ms["1_row"], "planned": note}
+
+
+def _learner_name(integration: Integration, chosen: list[Candidate]) -> str:
+    if integration.kind == "single":
+        return chosen[0].name
+    return f"{integration.kind}({'+'.join(c.name for c in chosen)})"
+

@@ -1,0 +1,72 @@
+"""FLAML's tuner with the time the portfolio left, warm-started from its best configuration.
+
+Only the leading boosted learner (the best LightGBM or XGBoost candidate) is tuned: at these
+budgets one learner searched from a strong start gains more than several searched from
+scratch. The tuner cross-validates on the run's folds; its best configuration, when it beats
+the starting one, is bagged like every other candidate with the time that remains. With a
+model count (``--max-models``) there is no tuner: nothing may depend on the clock.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from flows.core.losses import loss
+from flows.core.pipeline.budget import Clock
+from flows.core.pipeline.candidates import Fitting, fit_candidates
+from flows.core.training.bagging import Candidate
+from flows.core.training.folds import Folds
+from flows.core.training.learners import Config, Matrix
+from flows.core.training.portfolio import native_params
+from flows.core.training.tuning import SearchError, run_search
+
+if TYPE_CHECKING:
+    from flows.core.pipeline.fit import FitOptions
+
+TUNABLE = ("lgbm", "xgboost")
+TUNE_MIN_S = 6.0
+"""Below this much time left the tuner finishes a trial or two at best: not worth starting."""
+SEARCH_SHARE = 0.5
+"""Of the time left, what the search gets; the rest bags its best configuration."""
+
+
+def tune_leaders(fitting: Fitting, data: Matrix, folds: Folds, clock: Clock, metric: str,
+                 options: FitOptions) -> Fitting:
+    """``fitting`` with the tuned configuration's candidate and the tuner's trials added,
+    when there is time and something to tune."""
+    left = clock.fit_seconds_left()
+    leader = _leader(fitting.candidates, data, folds, metric)
+    if clock.counted or left < TUNE_MIN_S or leader is None or leader.config.flaml_params is None:
+        return fitting
+    offset = time.monotonic() - clock.started
+    try:
+        found = run_search(data.x, data.y, data.task, metric, left * SEARCH_SHARE,
+                           options.seed, folds, (leader.learner,), options.n_jobs,
+                           data.weights, {leader.learner: leader.config.flaml_params},
+                           options.constraints)
+    except SearchError:
+        return fitting
+    best = found.best
+    trials = tuple(replace(t, number=len(fitting.trials) + i, learner=f"{t.learner} (tuner)",
+                           wall_clock_s=offset + t.wall_clock_s)
+                   for i, t in enumerate(found.trials))
+    if best.config == leader.config.flaml_params:
+        return replace(fitting, trials=fitting.trials + trials)
+    tuned = Config(f"{leader.name}_tuned", leader.learner,
+                   native_params(leader.learner, data.task, best.config),
+                   f"FLAML tuner, warm-started from {leader.name}", 1.0, best.config)
+    more = fit_candidates((tuned,), data, folds, clock, metric, options.seed, options.n_jobs,
+                          stage="tune", number_from=len(fitting.trials) + len(trials))
+    return replace(fitting, candidates=fitting.candidates + more.candidates,
+                   trials=fitting.trials + trials + more.trials,
+                   skipped=fitting.skipped + more.skipped,
+                   notes=fitting.notes | more.notes)
+
+
+def _leader(candidates: tuple[Candidate, ...], data: Matrix, folds: Folds,
+            metric: str) -> Candidate | None:
+    tunable = [c for c in candidates if c.learner in TUNABLE]
+    y = data.y[folds.scored]
+    return min(tunable, key=lambda c: loss(metric, y, c.oof), default=None)
