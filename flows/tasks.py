@@ -73,8 +73,8 @@ def write_reports(catalog_path: Path, record: RunRecord, reports_dir: Path) -> P
 @task(name="prepare", cache_policy=NO_CACHE)
 def prepare(dataset: DatasetRef, target: str, test_size: float, seed: int, max_rows: int,
             text_features: TextFeatures, budget_s: float) -> training.PreparedData:
-    return training.prepare_training(ingest.read_snapshot(dataset), target, test_size, seed,
-                                     max_rows, text_features, budget_s)
+    return training.prepare_training(ingest.read_snapshot(dataset, target), target, test_size,
+                                     seed, max_rows, text_features, budget_s)
 
 
 @task(name="baseline", cache_policy=NO_CACHE)
