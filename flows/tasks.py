@@ -58,7 +58,8 @@ def profile_dataset(catalog_path: Path, dataset: DatasetRef, target: str | None,
         stored.pop("report_path", None)
         return stored
     return profile.profile_snapshot(Path(dataset.snapshot_path), target, seed,
-                                    int(dataset.report.get("duplicates_dropped", 0)))
+                                    int(dataset.report.get("duplicates_dropped", 0)),
+                                    dataset.spellings(target) if target else None)
 
 
 @task(name="report", cache_policy=NO_CACHE)
