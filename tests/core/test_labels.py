@@ -77,3 +77,15 @@ def test_encode_labels_leaves_out_labels_of_unknown_classes() -> None:
     known, positions = encode_labels(["Yes", "maybe", True, "no"], ("No", "Yes"))
     assert known.tolist() == [True, False, True, True]
     assert np.array_equal(positions, [1, 1, 0])
+
+
+@pytest.mark.parametrize(("stored", "spellings"), [
+    ([True, False], {"true": "Yes", "false": "No"}), (["a", "b"], {"a": " a", "b": " b"})])
+def test_a_table_saved_with_its_written_labels_ingests_back_to_them(
+        tmp_path: Path, stored: list[Any], spellings: dict[str, str]) -> None:
+    """What retraining does: its training table goes to Parquet and through ingest again."""
+    frame = as_written(pl.DataFrame({"x": range(20), "y": stored * 10}), "y", spellings)
+    frame.write_parquet(tmp_path / "t.parquet")
+    dataset = ingest(parse_source(str(tmp_path / "t.parquet")), tmp_path / "d").dataset
+    again = read_snapshot(dataset, "y")["y"]
+    assert again.dtype == frame["y"].dtype and again.to_list() == frame["y"].to_list()
