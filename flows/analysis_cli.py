@@ -41,7 +41,8 @@ def profile(
         dataset = ingest(checked, settings.datasets_dir, name).dataset
     with err.status(f"Analysing {dataset.rows:,} rows…"):
         found = profile_snapshot(dataset.snapshot_path, target, seed,
-                                 int(dataset.report.get("duplicates_dropped", 0)))
+                                 int(dataset.report.get("duplicates_dropped", 0)),
+                                 dataset.spellings(target) if target else None)
     with err.status("Writing the report…"):
         path = write_data_report(found, dataset, data_report_path(settings.reports_dir,
                                                                   dataset, target))

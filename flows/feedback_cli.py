@@ -36,7 +36,7 @@ def labels(
 ) -> None:
     """Join true labels to served predictions by request id; show live performance."""
     from flows.core.feedback import read_labels_file
-    from flows.core.monitor import check_performance, ingest_logs
+    from flows.core.monitor import as_predicted_classes, check_performance, ingest_logs
 
     settings = load_settings()
     catalog = Catalog(settings.catalog_path)
@@ -46,7 +46,7 @@ def labels(
                             "train one first: autopipe run PATH --target COLUMN")
     rows = read_labels_file(path, targets, f"file:{path.name}", getpass.getuser())
     ingest_logs(catalog, settings.logs_dir / "predictions")
-    matched = catalog.save_labels(rows, getpass.getuser())
+    matched = catalog.save_labels(as_predicted_classes(catalog, rows), getpass.getuser())
     if not matched:
         raise AutopipeError(f"none of the {len(rows)} labels in {path.name} matches a logged "
                             "prediction",

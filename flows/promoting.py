@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import polars as pl
-
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.release import make_champion, write_release
@@ -83,6 +81,7 @@ def rollback(settings: Settings, catalog: Catalog, family: str, slice_: str,
 def _gate(settings: Settings, catalog: Catalog, champion: str, challenger: str) -> GateResult:
     """Both models on the same held-out rows: a retrained challenger's fresh labelled rows,
     else the challenger's test part, rebuilt from its dataset snapshot."""
+    from flows.core.ingest import read_snapshot
     from flows.core.model import load_model
     from flows.core.promotion import gate, held_out_rows
     from flows.core.registry import read_card, read_fresh_rows
@@ -94,9 +93,8 @@ def _gate(settings: Settings, catalog: Catalog, champion: str, challenger: str) 
         features, labels = fresh_features(fresh, challenger_record.target)
     else:
         card = read_card(challenger_record.artifact_path)
-        dataset = catalog.datasets().filter(
-            pl.col("content_hash") == challenger_record.dataset_hash)
-        snapshot = pl.read_parquet(dataset["snapshot_path"][0])
+        snapshot = read_snapshot(catalog.dataset(challenger_record.dataset_hash),
+                                 challenger_record.target)
         features, labels = held_out_rows(snapshot, challenger_record.target,
                                           card.get("test_size", settings.search.test_size),
                                           card.get("seed", settings.search.seed))

@@ -20,6 +20,7 @@ from flows.core import registry
 from flows.core.config import Settings
 from flows.core.error_analysis import correction_analysis
 from flows.core.feedback_report import feedback_report_html
+from flows.core.ingest import read_snapshot
 from flows.core.model import load_model
 from flows.core.release import make_champion
 from flows.core.reports import write_html
@@ -52,7 +53,7 @@ def retrain(dataset: str | None = None, budget_s: float | None = None,
     seed = card.get("seed", settings.search.seed) if seed is None else seed
     labelled = catalog.labelled_predictions(catalog.family_versions(family))
     require_feedback(labelled, family)
-    snapshot = pl.read_parquet(_snapshot_path(catalog, champion.dataset_hash))
+    snapshot = read_snapshot(catalog.dataset(champion.dataset_hash), champion.target)
     table = feedback_table(labelled, snapshot.schema, champion.target)
     trained_on, fresh = split_fresh(table, feedback.fresh_share, seed)
     source = _write_training_table(settings, family,
@@ -85,11 +86,6 @@ def retrain(dataset: str | None = None, budget_s: float | None = None,
     report = write_html(settings.reports_dir / f"retrain-{summary['run_id']}.html",
                         feedback_report_html(result, analysis))
     return result | {"report": str(report), "error_analysis": analysis}
-
-
-def _snapshot_path(catalog: Catalog, dataset_hash: str) -> str:
-    versions = catalog.datasets().filter(pl.col("content_hash") == dataset_hash)
-    return str(versions["snapshot_path"][0])
 
 
 def _write_training_table(settings: Settings, family: str, table: pl.DataFrame) -> Path:

@@ -49,7 +49,8 @@ def profile_dataset(catalog_path: Path, dataset: DatasetRef, target: str | None,
         stored.pop("report_path", None)
         return stored
     return profile.profile_snapshot(Path(dataset.snapshot_path), target, seed,
-                                    int(dataset.report.get("duplicates_dropped", 0)))
+                                    int(dataset.report.get("duplicates_dropped", 0)),
+                                    dataset.spellings(target) if target else None)
 
 
 @task(name="report", cache_policy=NO_CACHE)
@@ -64,8 +65,8 @@ def write_reports(catalog_path: Path, record: RunRecord, reports_dir: Path) -> P
 @task(name="prepare", cache_policy=NO_CACHE)
 def prepare(dataset: DatasetRef, target: str, test_size: float, seed: int, max_rows: int,
             text_features: TextFeatures, budget_s: float) -> prepared.PreparedData:
-    return prepared.prepare_training(ingest.read_snapshot(dataset), target, test_size, seed,
-                                     max_rows, text_features, budget_s)
+    return prepared.prepare_training(ingest.read_snapshot(dataset, target), target, test_size,
+                                     seed, max_rows, text_features, budget_s)
 
 
 @task(name="fit", cache_policy=NO_CACHE)

@@ -9,7 +9,7 @@ duplicate rows is written a second time. Every decision is counted in the report
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,9 @@ MISSING_TOKENS = ("", "?", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "No
 TRUE_TOKENS = ("true", "yes", "y", "t")
 FALSE_TOKENS = ("false", "no", "n", "f")
 CANDIDATE_ROWS = 20_000
+SPELLED_MAX_VALUES = 200
+"""Columns with more distinct values keep no record of their written forms: they are not
+labels, and a record of them would be as large as the column."""
 
 
 def clean_value(value: Any) -> Any:
@@ -49,12 +52,15 @@ class CleanReport:
     rows: int
     duplicates_dropped: int
     columns: tuple[ColumnReport, ...]
+    spellings: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per column stored otherwise than written: stored value (as text) -> its most frequent
+    written form."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows_read": self.rows_read, "rows": self.rows,
                 "duplicates_dropped": self.duplicates_dropped,
                 "missing_tokens": list(MISSING_TOKENS),
-                "columns": [vars(c) for c in self.columns]}
+                "columns": [vars(c) for c in self.columns], "spellings": self.spellings}
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class CleaningPlan:
 
     select: str
     casts: dict[str, str]
+    types: dict[str, str]
+    """Each column's type in ``raw``."""
 
 
 def q(name: str) -> str:
@@ -73,14 +81,22 @@ def q(name: str) -> str:
 def plan_cleaning(conn: duckdb.DuckDBPyConnection) -> CleaningPlan:
     """Tokens to NULL and text trimmed; numbers, booleans and dates stored as text typed when
     every present value parses; exact decimals as floats."""
-    schema = [(d[0], str(d[1])) for d in conn.sql("SELECT * FROM raw LIMIT 0").description]
-    tokens = ", ".join("'" + t.replace("'", "''") + "'" for t in MISSING_TOKENS)
-    trimmed = {
-        name: f"CASE WHEN trim({q(name)}) IN ({tokens}) THEN NULL ELSE trim({q(name)}) END"
-        for name, dtype in schema if dtype == "VARCHAR"}
+    schema = _schema(conn, "raw")
+    trimmed = {name: _trimmed(q(name)) for name, dtype in schema.items() if dtype == "VARCHAR"}
     casts = _infer_text_types(conn, trimmed)
-    select = ", ".join(_column_expression(name, dtype, trimmed, casts) for name, dtype in schema)
-    return CleaningPlan(select=select, casts=casts)
+    select = ", ".join(_column_expression(name, dtype, trimmed, casts)
+                       for name, dtype in schema.items())
+    return CleaningPlan(select=select, casts=casts, types=schema)
+
+
+def _schema(conn: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    return {d[0]: str(d[1]) for d in conn.sql(f"SELECT * FROM {relation} LIMIT 0").description}
+
+
+def _trimmed(expr: str) -> str:
+    """The text ``expr`` trimmed, NULL for a missing-value token."""
+    tokens = ", ".join(sql_literal(t) for t in MISSING_TOKENS)
+    return f"CASE WHEN trim({expr}) IN ({tokens}) THEN NULL ELSE trim({expr}) END"
 
 
 def write_clean(conn: duckdb.DuckDBPyConnection, plan: CleaningPlan, path: Path) -> CleanReport:
@@ -92,7 +108,8 @@ def write_clean(conn: duckdb.DuckDBPyConnection, plan: CleaningPlan, path: Path)
     columns = [d[0] for d in conn.sql(f"SELECT * FROM {sql_literal(path)} LIMIT 0").description]
     if _mark_repeated_rows(conn, path, columns):
         _rewrite_without_repeats(conn, path)
-    return _report(conn, path, rows_read, plan.casts)
+    report = _report(conn, path, rows_read, plan.casts)
+    return replace(report, spellings=_spellings(conn, plan, path, report.columns))
 
 
 def _mark_repeated_rows(conn: duckdb.DuckDBPyConnection, path: Path, columns: list[str]) -> int:
@@ -142,6 +159,69 @@ def _report(conn: duckdb.DuckDBPyConnection, path: Path, rows_read: int,
         for i, (name, dtype) in enumerate(final))
     return CleanReport(rows_read=rows_read, rows=int(rows),
                        duplicates_dropped=rows_read - int(rows), columns=columns)
+
+
+def _spellings(conn: duckdb.DuckDBPyConnection, plan: CleaningPlan, path: Path,
+               columns: tuple[ColumnReport, ...]) -> dict[str, dict[str, str]]:
+    """Per text column stored as booleans, or trimmed so that a value's most frequent written
+    form is not the stored text: each stored value's most frequent written form (ties: the
+    stored text itself, else the first in sort order). Only columns with at most
+    SPELLED_MAX_VALUES values are looked at. The first rows give the forms (reading a CSV
+    again costs as much as cleaning it); a column is counted over every row only when they
+    miss some of its stored values (a table sorted by its label, say)."""
+    stored = _stored_from_written(conn, plan, columns)
+    if not stored:
+        return {}
+    forms = _written_forms(conn, stored, f"(SELECT * FROM raw_text LIMIT {CANDIDATE_ROWS})")
+    missed = _missed_values(conn, path, stored, forms)
+    if missed:
+        forms |= _written_forms(conn, missed, "raw_text")
+    booleans = {c.name for c in columns if c.dtype == "BOOLEAN"}
+    return {name: found for name, found in forms.items()
+            if name in booleans or any(key != written for key, written in found.items())}
+
+
+def _stored_from_written(conn: duckdb.DuckDBPyConnection, plan: CleaningPlan,
+                         columns: tuple[ColumnReport, ...]) -> dict[str, str]:
+    """Per column that may be stored otherwise than written, the SQL of the value stored for
+    its written ``text``: as cleaning stores it, or as the CSV reader typed it."""
+    written = {name for name, dtype in _schema(conn, "raw_text").items() if dtype == "VARCHAR"}
+    return {
+        c.name: _typed(_trimmed("text"), plan.casts.get(c.name))
+        if plan.types[c.name] == "VARCHAR" else f"TRY_CAST(text AS {plan.types[c.name]})"
+        for c in columns if c.name in written and c.dtype in ("VARCHAR", "BOOLEAN")
+        and 0 < c.distinct <= SPELLED_MAX_VALUES}
+
+
+def _written_forms(conn: duckdb.DuckDBPyConnection, stored: dict[str, str],
+                   relation: str) -> dict[str, dict[str, str]]:
+    """Per column of ``stored``: stored value as text -> most frequent written form in
+    ``relation``. One histogram per column, unpivoted; each written form then stored as
+    ``stored`` says."""
+    histograms = ", ".join(f"histogram({q(name)}) AS {q(name)}" for name in stored)
+    cases = " ".join(f"WHEN {sql_literal(name)} THEN ({expr})::VARCHAR"
+                     for name, expr in stored.items())
+    rows = conn.execute(
+        f"SELECT name, key, text FROM (SELECT name, text, n, CASE name {cases} END AS key "
+        f"FROM (SELECT name, unnest(map_keys(counts)) AS text, "
+        f"unnest(map_values(counts)) AS n FROM (UNPIVOT (SELECT {histograms} FROM {relation}) "
+        f"ON COLUMNS(*) INTO NAME name VALUE counts))) WHERE key IS NOT NULL "
+        f"QUALIFY row_number() OVER (PARTITION BY name, key "
+        f"ORDER BY n DESC, text = key DESC, text) = 1 ORDER BY name, key").fetchall()
+    forms: dict[str, dict[str, str]] = {}
+    for name, key, written in rows:
+        forms.setdefault(name, {})[key] = written
+    return forms
+
+
+def _missed_values(conn: duckdb.DuckDBPyConnection, path: Path, stored: dict[str, str],
+                   forms: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The columns of ``stored`` whose snapshot holds values ``forms`` has no form for."""
+    counts = conn.execute(
+        f"SELECT {', '.join(f'count(DISTINCT {q(name)})' for name in stored)} "
+        f"FROM {sql_literal(path)}").fetchall()[0]
+    return {name: expr for (name, expr), distinct in zip(stored.items(), counts, strict=True)
+            if len(forms.get(name, {})) < distinct}
 
 
 def _infer_text_types(conn: duckdb.DuckDBPyConnection,
@@ -216,6 +296,6 @@ def _flag(rows: int, missing: int, distinct: int) -> str | None:
     return None
 
 
-def sql_literal(path: Path) -> str:
-    """A path as a quoted SQL string literal."""
-    return "'" + str(path).replace("'", "''") + "'"
+def sql_literal(text: str | Path) -> str:
+    """A path or a text as a quoted SQL string literal."""
+    return "'" + str(text).replace("'", "''") + "'"

@@ -20,6 +20,7 @@ from flows.core.cleaning import clean_value
 from flows.core.errors import SourceError
 from flows.core.evaluate import MAIN_METRIC, classification_metrics, regression_metrics
 from flows.core.feedback_store import LabelRow
+from flows.core.labels import encode_labels
 from flows.core.model import FittedModel
 from flows.core.types import LOWER_IS_BETTER, Alert
 
@@ -103,13 +104,11 @@ def live_performance(model: FittedModel, test_metrics: dict[str, float], slice_n
 def _classification(model: FittedModel, results: list[dict[str, Any]],
                     labels: list[Any]) -> dict[str, float]:
     """Class probabilities as logged; labels of a class the model never saw are left out."""
-    index = {name: i for i, name in enumerate(model.class_names)}
-    known = [i for i, label in enumerate(labels) if str(label) in index]
-    if not known:
+    known, y = encode_labels(labels, model.classes)
+    if not known.any():
         return {}
-    y = np.array([index[str(labels[i])] for i in known])
     proba = np.array([[results[i]["probabilities"][name] for name in model.class_names]
-                      for i in known])
+                      for i in np.flatnonzero(known)])
     return classification_metrics(y, proba, model.task)
 
 

@@ -64,6 +64,17 @@ def save_labels(conn: duckdb.DuckDBPyConnection, rows: Sequence[LabelRow]) -> in
         conn.execute("DROP TABLE incoming")
 
 
+def logged_versions(conn: duckdb.DuckDBPyConnection,
+                    keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """The model version that answered each logged prediction among ``keys`` (request id,
+    index); predictions never logged are absent."""
+    rows = conn.execute(
+        "SELECT p.request_id, p.idx, p.model_version FROM prediction_log p JOIN "
+        "(SELECT unnest($1::VARCHAR[]) AS request_id, unnest($2::INTEGER[]) AS idx) k "
+        "USING (request_id, idx)", [[k[0] for k in keys], [k[1] for k in keys]]).fetchall()
+    return {(request_id, index): version for request_id, index, version in rows}
+
+
 def labelled_predictions(conn: duckdb.DuckDBPyConnection,
                          versions: Sequence[str] | None = None) -> pl.DataFrame:
     """Logged predictions that have a true label: features, result and label as JSON text,

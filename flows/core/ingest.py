@@ -28,10 +28,11 @@ import psutil
 from flows.core.cleaning import plan_cleaning, rewrite_path, write_clean
 from flows.core.errors import SchemaError
 from flows.core.files import PARTIAL_MARK, write_atomically
+from flows.core.labels import as_written
 from flows.core.sources import Source, column_names, load_raw, parse_source, read_error
 from flows.core.types import DatasetRef
 
-INGEST_LOGIC_VERSION = b"autopipe-ingest-4\0"
+INGEST_LOGIC_VERSION = b"autopipe-ingest-5\0"
 """Part of every file's hash: change it when cleaning changes, so old snapshots are not reused."""
 INGEST_MEMORY_MB = 2048
 """DuckDB's memory limit while ingesting; past it, work spills to a temporary directory."""
@@ -81,8 +82,10 @@ def snapshot_path(datasets_dir: Path, content_hash: str) -> Path:
     return datasets_dir / f"{content_hash[:16]}.parquet"
 
 
-def read_snapshot(dataset: DatasetRef) -> pl.DataFrame:
-    return pl.read_parquet(dataset.snapshot_path)
+def read_snapshot(dataset: DatasetRef, target: str | None = None) -> pl.DataFrame:
+    """The snapshot; with a ``target``, its labels as the source wrote them."""
+    frame = pl.read_parquet(dataset.snapshot_path)
+    return as_written(frame, target, dataset.spellings(target)) if target else frame
 
 
 def snapshot_files(dataset: DatasetRef) -> tuple[Path, Path]:

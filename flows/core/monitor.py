@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ from flows.core.config import FeedbackSettings, Settings
 from flows.core.data_quality import QualityIssue, latency_percentiles, quality_issues
 from flows.core.drift import FeatureDrift, Thresholds, feature_drift, psi
 from flows.core.feedback import LivePerformance, live_performance, performance_alert
+from flows.core.feedback_store import LabelRow
+from flows.core.labels import as_class
 from flows.core.model import FittedModel, load_model
 from flows.core.registry import read_reference
 from flows.core.review import review_candidates
@@ -130,6 +132,18 @@ def refresh_review_queue(catalog: Catalog, feedback: FeedbackSettings) -> int:
     open_alerts = catalog.alerts().filter(pl.col("status") != "resolved")
     return catalog.enqueue_reviews(
         review_candidates(catalog.unreviewed(), open_alerts, feedback))
+
+
+def as_predicted_classes(catalog: Catalog, rows: list[LabelRow]) -> list[LabelRow]:
+    """Each label as the class it means of the model that made its prediction (a file's
+    ``yes`` or ``true`` for a class written ``Yes``), so that it compares with what was
+    predicted; labels of predictions never logged stay as given (they are not stored)."""
+    versions = catalog.logged_versions([(r.request_id, r.index) for r in rows])
+    classes = {version: _model(catalog.model(version).artifact_path).classes
+               for version in set(versions.values())}
+    return [replace(row, label=as_class(row.label, classes[version]))
+            if (version := versions.get((row.request_id, row.index))) else row
+            for row in rows]
 
 
 def check_performance(catalog: Catalog) -> list[LivePerformance]:

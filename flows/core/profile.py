@@ -12,6 +12,7 @@ reservoir sample, where exactness buys nothing: the profile says how many rows i
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,12 @@ NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYIN
 
 
 def profile_snapshot(path: Path, target: str | None = None, seed: int = 0,
-                     duplicates_dropped: int = 0) -> dict[str, Any]:
+                     duplicates_dropped: int = 0,
+                     spellings: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The analysis of one snapshot, JSON-ready: ``dataset``, ``columns`` (name -> stats),
-    ``associations``, ``target_association``, ``alerts`` and ``notes`` on what is estimated."""
+    ``associations``, ``target_association``, ``alerts`` and ``notes`` on what is estimated.
+    The class balance names the target's classes as the source wrote them (``spellings``:
+    see DatasetRef.spellings)."""
     started = datetime.now()
     with duckdb.connect() as conn:
         kinds = _open_view(conn, path)
@@ -57,7 +61,7 @@ def profile_snapshot(path: Path, target: str | None = None, seed: int = 0,
         columns = _first_scan(conn, kinds, rows, exact)
         _from_sample(columns, sample, rows)
         _second_scan(conn, columns)
-        class_counts = _class_counts(conn, target) if target in columns \
+        class_counts = _class_counts(conn, target, spellings or {}) if target in columns \
             and columns[target]["distinct"] <= MAX_CLASSES else []
     kinds_now = {name: column["kind"] for name, column in columns.items()}
     dataset = {
@@ -241,13 +245,14 @@ def _missing_matrix(sample: pl.DataFrame, seed: int) -> dict[str, str]:
             for name in rows.columns}
 
 
-def _class_counts(conn: duckdb.DuckDBPyConnection, target: str) -> list[dict[str, Any]]:
+def _class_counts(conn: duckdb.DuckDBPyConnection, target: str,
+                  spellings: Mapping[str, str]) -> list[dict[str, Any]]:
     """The target's values by frequency (the most frequent MAX_CLASSES), with shares."""
     counted = conn.execute(
         f"SELECT {q(target)}::VARCHAR, count(*) FROM data WHERE {q(target)} IS NOT NULL "
         f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {MAX_CLASSES}").fetchall()
     present = sum(int(n) for _, n in counted)
-    return [{"value": value, "count": int(n), "share": int(n) / present}
+    return [{"value": spellings.get(value, value), "count": int(n), "share": int(n) / present}
             for value, n in counted]
 
 

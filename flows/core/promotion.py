@@ -19,6 +19,7 @@ import pandas as pd
 import polars as pl
 
 from flows.core.evaluate import MAIN_METRIC, classification_metrics, regression_metrics
+from flows.core.labels import encode_labels
 from flows.core.model import FittedModel
 from flows.core.split import split_frame
 from flows.core.types import LOWER_IS_BETTER
@@ -67,10 +68,8 @@ def _score(model: FittedModel, features: pd.DataFrame, labels: np.ndarray, metri
     if not model.task.is_classification:
         predicted = np.asarray(model.pipeline.predict(features[list(model.input_schema)]))
         return regression_metrics(np.asarray(labels, dtype=float), predicted)[metric]
-    index = {str(c): i for i, c in enumerate(model.classes)}
-    known = np.array([str(label) in index for label in labels], dtype=bool)
+    known, y = encode_labels(labels.tolist(), model.classes)
     if not known.any():
         return float("nan")  # no row of a class the model knows: nothing to score it on
-    y = np.array([index[str(label)] for label in labels[known]])
     proba = model.predict_proba(features[known])
     return classification_metrics(y, proba, model.task).get(metric, float("nan"))

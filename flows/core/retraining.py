@@ -18,6 +18,7 @@ import polars as pl
 
 from flows.core.cleaning import clean_value
 from flows.core.errors import AutopipeError
+from flows.core.labels import as_class
 from flows.core.model import FittedModel
 from flows.core.promotion import GateResult, gate
 from flows.core.types import LOWER_IS_BETTER
@@ -28,13 +29,16 @@ CORRECTED = "__corrected"
 
 def feedback_table(labelled: pl.DataFrame, schema: pl.Schema, target: str) -> pl.DataFrame:
     """Labelled predictions as rows of the training table: the logged features cast to the
-    training columns (extra fields dropped, absent ones null), the label as the target."""
+    training columns (extra fields dropped, absent ones null), the label as the target (one
+    of its written classes when it holds them: see flows/core/labels.py)."""
     records = [json.loads(f) for f in labelled["features"].to_list()]
     columns = {name: pl.Series(name, [clean_value(r.get(name)) for r in records], strict=False)
                .cast(dtype, strict=False)
                for name, dtype in schema.items() if name != target}
-    labels = pl.Series(target, [clean_value(json.loads(v)) for v in labelled["label"]],
-                       strict=False).cast(schema[target], strict=False)
+    kind = schema[target]
+    classes = kind.categories.to_list() if isinstance(kind, pl.Enum) else []
+    labels = pl.Series(target, [as_class(clean_value(json.loads(v)), classes)
+                                for v in labelled["label"]], strict=False).cast(kind, strict=False)
     return pl.DataFrame(columns).with_columns(labels, pl.Series(
         CORRECTED, labelled["corrected"].to_list(), dtype=pl.Boolean)).select(
         [*schema.names(), CORRECTED])
@@ -133,7 +137,8 @@ def _agreement(model: FittedModel, rows: pl.DataFrame, target: str) -> float | N
     features, labels = fresh_features(corrected, target)
     predicted = model.predict_frame(model.validate_frame(features))["prediction"].to_numpy()
     if model.task.is_classification:
-        return float(np.mean(predicted.astype(str) == labels.astype(str)))
+        meant = np.array([as_class(label, model.classes) for label in labels], dtype=object)
+        return float(np.mean(predicted.astype(str) == meant.astype(str)))
     truth = labels.astype(float)
     return float(1 - np.mean(np.abs(predicted.astype(float) - truth)
                              / np.maximum(np.abs(truth), 1e-9)))

@@ -17,6 +17,7 @@ from flows.core.config import FeedbackSettings
 from flows.core.errors import AutopipeError
 from flows.core.explain import Explanation, contributions
 from flows.core.feedback_store import QueueItem
+from flows.core.labels import class_index
 from flows.core.model import FittedModel
 
 DRIFT_KINDS = ("drift", "prediction_drift")
@@ -60,23 +61,21 @@ def _item(row: dict[str, Any], reason: str, alert_id: str | None = None) -> Queu
 
 
 def parse_label(model: FittedModel, text: str) -> Any:
-    """A person's label as the model's own type: one of its classes (by name, or by its
-    number in the listed choices when no class name is a number), or a number for
-    regression."""
-    text = text.strip()
+    """A person's label as the model's own type: the class it means (``yes`` for a class
+    ``Yes``: see flows/core/labels.py), or its number in the listed choices when no class
+    name is a number; a number for regression."""
     if not model.task.is_classification:
         try:
             return float(text)
         except ValueError:
-            raise AutopipeError(f"{text!r} is not a number",
+            raise AutopipeError(f"{text.strip()!r} is not a number",
                                 f"type the true value of {model.target!r}") from None
     names = model.class_names
-    if text in names:
-        chosen = names.index(text)
-    elif numbered_choices(names) and text.isdigit() and 1 <= int(text) <= len(names):
-        chosen = int(text) - 1
-    else:
-        raise AutopipeError(f"{text!r} is not a class of {model.target!r}",
+    chosen = class_index(text, model.classes)
+    if chosen is None:
+        chosen = _choice_number(text.strip(), names)
+    if chosen is None:
+        raise AutopipeError(f"{text.strip()!r} is not a class of {model.target!r}",
                             f"choose one of: {', '.join(names)}")
     value = model.classes[chosen]
     return value.item() if hasattr(value, "item") else value
@@ -85,6 +84,13 @@ def parse_label(model: FittedModel, text: str) -> Any:
 def numbered_choices(class_names: list[str]) -> bool:
     """Whether classes may be chosen by number: not when a class name is itself one."""
     return not any(name.strip().lstrip("-").isdigit() for name in class_names)
+
+
+def _choice_number(text: str, class_names: list[str]) -> int | None:
+    """The class position a typed choice number stands for, if it is one."""
+    if numbered_choices(class_names) and text.isdigit() and 1 <= int(text) <= len(class_names):
+        return int(text) - 1
+    return None
 
 
 def explain_entry(model: FittedModel, features_json: str) -> Explanation:

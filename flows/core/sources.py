@@ -89,10 +89,12 @@ def file_kind(path: Path) -> str | None:
 def load_raw(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
     """Make the source's table the relation ``raw``: a view scanning a CSV or Parquet file in
     place (read when it is used, so reading errors surface then: see ``read_error``), or a
-    table loaded from the other sources."""
+    table loaded from the other sources. And ``raw_text``: the same, except that a CSV's
+    columns DuckDB's sniffer typed as booleans are read as the text they were written as."""
     reader = {"csv": _load_csv, "parquet": _load_parquet, "json": _load_json,
               "excel": _load_excel, "sqlite": _load_sqlite, "postgresql": _load_postgres}
     reader[source.kind](conn, source)
+    conn.execute("CREATE VIEW IF NOT EXISTS raw_text AS SELECT * FROM raw")
     _require_rows(conn, source)
 
 
@@ -168,12 +170,16 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, source: Source, sample_only: bool
     if delimiter:
         options += ", delim='\\t'"
     sample = ", sample_size=2048" if sample_only else ""
-    sql = (f"CREATE OR REPLACE VIEW raw AS SELECT * FROM read_csv({sql_literal(path)}, "
-           f"{options}{sample})")
+    scan = f"read_csv({sql_literal(path)}, {options}{sample}"
     try:
         _check_dialect(conn, source, options)
-        conn.execute(sql)
+        conn.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM {scan})")
         described = conn.sql("SELECT * FROM raw LIMIT 0").description
+        as_text = ", ".join(f"{sql_literal(d[0])}: 'VARCHAR'" for d in described
+                            if str(d[1]) == "BOOLEAN")
+        if as_text:
+            conn.execute(f"CREATE OR REPLACE VIEW raw_text AS SELECT * FROM {scan}, "
+                         f"header=true, types={{{as_text}}})")
     except duckdb.Error as exc:
         raise _csv_error(source, exc) from exc
     if len(described) == 1:

@@ -17,7 +17,8 @@ MAX_CLASSES_FOR_INTEGER_TARGET = 20
 
 @dataclass(frozen=True)
 class Split:
-    """Train and test parts; class labels are encoded as 0..k-1 in ``y_*``."""
+    """Train and test parts; class labels are encoded as 0..k-1 in ``y_*``; ``classes`` are
+    the labels as the source wrote them when the target came through ``as_written``."""
 
     task: Task
     target: str
@@ -88,21 +89,31 @@ def split_frame(frame: pl.DataFrame, target: str, test_size: float, seed: int) -
         raise SchemaError(f"only {labelled.height} rows have a target value",
                           "a model needs at least a few dozen labelled rows")
     features = labelled.drop(target).to_pandas()
-    raw_target = labelled[target].to_numpy()
+    classes: tuple[object, ...] = ()
     if task.is_classification:
-        classes, encoded = np.unique(raw_target, return_inverse=True)
+        classes, encoded = _encode_classes(labelled[target])
         stratify: np.ndarray | None = encoded
         y: np.ndarray = encoded
     else:
-        classes, stratify, y = np.array([]), None, raw_target.astype(float)
+        stratify, y = None, labelled[target].to_numpy().astype(float)
     x_train, x_test, y_train, y_test = train_test_split(
         features, y, test_size=test_size, random_state=seed, stratify=stratify)
     return Split(
         task=task, target=target,
         x_train=x_train.reset_index(drop=True), x_test=x_test.reset_index(drop=True),
-        y_train=np.asarray(y_train), y_test=np.asarray(y_test),
-        classes=tuple(c.item() if hasattr(c, "item") else c for c in classes),
+        y_train=np.asarray(y_train), y_test=np.asarray(y_test), classes=classes,
         dropped_missing_target=dropped, dropped_single_row_classes=rare)
+
+
+def _encode_classes(target: pl.Series) -> tuple[tuple[object, ...], np.ndarray]:
+    """The classes, in order, and each row's class position. A target in its written forms
+    (an Enum: flows/core/labels.py) keeps the order of the values ingest stored."""
+    if isinstance(target.dtype, pl.Enum):
+        codes, encoded = np.unique(target.to_physical().to_numpy(), return_inverse=True)
+        categories = target.dtype.categories
+        return tuple(categories[int(code)] for code in codes), encoded
+    classes, encoded = np.unique(target.to_numpy(), return_inverse=True)
+    return tuple(c.item() if hasattr(c, "item") else c for c in classes), encoded
 
 
 def _labelled_rows(frame: pl.DataFrame, target: str) -> pl.DataFrame:

@@ -21,13 +21,14 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from flows.core.errors import ModelNotFoundError
+from flows.core.errors import AutopipeError, ModelNotFoundError
 from flows.core.feedback_store import (
     LabelRow,
     QueueItem,
     decide,
     enqueue,
     labelled_predictions,
+    logged_versions,
     review_queue,
     save_labels,
     unreviewed,
@@ -389,6 +390,10 @@ class Catalog:
                 raise
         return matched
 
+    def logged_versions(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        with self.connect() as conn:
+            return logged_versions(conn, keys)
+
     def labelled_predictions(self, versions: list[str] | None = None) -> pl.DataFrame:
         with self.connect() as conn:
             return labelled_predictions(conn, versions)
@@ -460,6 +465,19 @@ class Catalog:
             return conn.sql(
                 "SELECT name, content_hash, rows, columns, created_at, parent_hash, source, "
                 "snapshot_path, report FROM datasets ORDER BY created_at DESC").pl()
+
+    def dataset(self, content_hash: str) -> DatasetRef:
+        """One dataset version, with its ingest report."""
+        with self.connect() as conn:
+            rows = conn.sql("SELECT name, content_hash, snapshot_path, source, rows, columns, "
+                            "created_at, report FROM datasets WHERE content_hash = $1",
+                            params=[content_hash]).pl().to_dicts()
+        if not rows:
+            raise AutopipeError(f"no dataset version {content_hash[:16]} in the catalog",
+                                "list the versions with 'autopipe datasets'")
+        row = rows[0]
+        return DatasetRef(**row | {"snapshot_path": Path(row["snapshot_path"]),
+                                   "report": json.loads(row["report"] or "{}")})
 
     def profile(self, dataset_hash: str, target: str | None = None) -> dict[str, Any] | None:
         """The analysis of a dataset version for ``target`` (any target's when None), with

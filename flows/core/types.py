@@ -45,6 +45,11 @@ class DatasetRef:
     def short_hash(self) -> str:
         return self.content_hash[:16]
 
+    def spellings(self, column: str) -> dict[str, str]:
+        """How the source wrote ``column``'s values where ingest stores them otherwise
+        (typed as booleans, trimmed): stored value as text -> written form; {} if unchanged."""
+        return dict(self.report.get("spellings", {}).get(column, {}))
+
 
 @dataclass(frozen=True)
 class Exclusion:

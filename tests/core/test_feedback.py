@@ -8,13 +8,22 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sklearn.dummy import DummyClassifier
+from sklearn.pipeline import Pipeline
 
 from flows.core.config import FeedbackSettings
 from flows.core.error_analysis import correction_analysis
-from flows.core.errors import SourceError
-from flows.core.feedback import LivePerformance, performance_alert, read_labels_file
+from flows.core.errors import AutopipeError, SourceError
+from flows.core.feedback import (
+    LivePerformance,
+    live_performance,
+    performance_alert,
+    read_labels_file,
+)
+from flows.core.model import FittedModel
 from flows.core.retraining import CORRECTED, feedback_table, split_fresh, training_table
-from flows.core.review import review_candidates
+from flows.core.review import parse_label, review_candidates
+from flows.core.types import Task
 
 
 def test_a_labels_file_needs_request_ids_and_a_label_column(tmp_path: Path) -> None:
@@ -123,3 +132,43 @@ def test_error_analysis_finds_where_corrections_concentrate() -> None:
     city = next(f for f in analysis["by_feature"] if f["feature"] == "city")
     assert {g["group"]: g["rate"] for g in city["groups"]} == {"north": 0.5, "south": 0.0}
     assert city["spread"] == pytest.approx(0.25)
+
+
+def yes_no_model() -> FittedModel:
+    """A binary model of a target written Yes/No (no fitting: only its classes matter)."""
+    return FittedModel("v1", Task.BINARY, "y", "dummy", ("No", "Yes"), {},
+                       Pipeline([("model", DummyClassifier())]))
+
+
+@pytest.mark.parametrize(("typed", "label"), [
+    ("Yes", "Yes"), ("yes", "Yes"), (" true ", "Yes"), ("n", "No"), ("2", "Yes")])
+def test_a_reviewer_label_is_the_class_it_means(typed: str, label: str) -> None:
+    assert parse_label(yes_no_model(), typed) == label  # '2': the second listed choice
+
+
+def test_a_reviewer_label_of_no_class_is_refused_with_the_choices() -> None:
+    with pytest.raises(AutopipeError, match="'maybe' is not a class") as info:
+        parse_label(yes_no_model(), "maybe")
+    assert info.value.hint == "choose one of: No, Yes"
+
+
+def test_feedback_labels_become_the_targets_written_classes() -> None:
+    written = pl.Enum(["No", "Yes"])
+    snapshot = pl.DataFrame({"x": [1.0, 2.0], "y": pl.Series(["No", "Yes"], dtype=written)})
+    feedback = feedback_table(labelled([{"x": 3}, {"x": 4}, {"x": 5}], ["yes", True, " No"],
+                                       ["No", "No", "No"]), snapshot.schema, "y")
+    assert feedback["y"].dtype == written
+    assert feedback["y"].to_list() == ["Yes", "Yes", "No"]
+    assert training_table(snapshot, feedback, "y")["y"].to_list() == ["No", "Yes", "Yes", "Yes",
+                                                                       "No"]
+
+
+def test_live_performance_matches_labels_to_the_written_classes() -> None:
+    results = [{"prediction": p, "probabilities": {"No": 1 - q, "Yes": q}}
+               for p, q in (("Yes", 0.9), ("No", 0.2), ("No", 0.4), ("No", 0.3))]
+    rows = labelled([{}] * 4, [True, "no", "yes", "maybe"], [r["prediction"] for r in results])
+    performance = live_performance(yes_no_model(), {"accuracy": 1.0}, "global",
+                                   rows.with_columns(result=pl.Series(
+                                       [json.dumps(r) for r in results])))
+    # True and 'no' were predicted right, 'yes' wrong; 'maybe' means no class: left out.
+    assert performance.live_metrics["accuracy"] == pytest.approx(2 / 3)

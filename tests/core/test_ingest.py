@@ -160,3 +160,37 @@ def test_report_flags_columns_a_model_will_skip(tmp_path: Path) -> None:
     flags = {c["name"]: c["flag"] for c in result.dataset.report["columns"]}
     assert flags == {"id": "unique per row", "const": "constant", "empty": "all missing",
                      "k": None}
+
+
+def test_report_keeps_how_text_stored_otherwise_was_written(tmp_path: Path) -> None:
+    rows = ["Yes,yes,TRUE, >50K,1,a,x", "No,no,FALSE, <=50K,2,b,y", "yes,yes,TRUE, >50K,1,a,x",
+            "Yes,no,FALSE, <=50K,2, b,z"]
+    source = write(tmp_path / "t.csv", "yn,low,upper,income,n,text,plain\n"
+                   + "\n".join(rows) + "\n")
+    report = ingest_file(source, tmp_path / "d").dataset.report
+    # yn: Yes twice, yes once. text: 'b' and ' b' once each, a tie the stored text wins, so
+    # it reads as stored. Numbers stay numbers; text stored as written needs no record.
+    assert report["spellings"] == {
+        "yn": {"true": "Yes", "false": "No"}, "low": {"true": "yes", "false": "no"},
+        "upper": {"true": "TRUE", "false": "FALSE"},
+        "income": {">50K": " >50K", "<=50K": " <=50K"}}
+
+
+def test_written_forms_come_from_every_row_when_the_first_rows_miss_a_value(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("flows.core.cleaning.CANDIDATE_ROWS", 5)
+    source = write(tmp_path / "t.csv", "x,y,z\n" + "".join(
+        f"{i},{'No' if i < 10 else 'Yes'},{' a' if i < 10 else ' b'}\n" for i in range(14)))
+    report = ingest_file(source, tmp_path / "d").dataset.report
+    assert report["spellings"] == {"y": {"false": "No", "true": "Yes"},
+                                   "z": {"a": " a", "b": " b"}}
+
+
+def test_stored_booleans_and_many_valued_text_keep_no_written_forms(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("flows.core.cleaning.SPELLED_MAX_VALUES", 3)
+    frame = pl.DataFrame({"flag": [True, False, True, False],
+                          "few": [" a", " b", " a", " b"], "many": [" a", " b", " c", " d"]})
+    frame.write_parquet(tmp_path / "t.parquet")
+    report = ingest_file(tmp_path / "t.parquet", tmp_path / "d").dataset.report
+    assert report["spellings"] == {"few": {"a": " a", "b": " b"}}

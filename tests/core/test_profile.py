@@ -134,3 +134,11 @@ def test_a_frame_without_target_is_profiled_without_target_facts(tmp_path: Path)
     found = profiled(tmp_path, frame(), target=None)
     assert "target" not in found["dataset"]
     assert found["target_association"] == []
+
+
+def test_class_balance_names_classes_as_the_source_wrote_them(tmp_path: Path) -> None:
+    data = frame().with_columns(flag_target=pl.col("flag"))
+    path = tmp_path / "data.parquet"
+    data.write_parquet(path)
+    found = profile_snapshot(path, "flag_target", spellings={"true": "Yes", "false": "No"})
+    assert {c["value"] for c in found["dataset"]["class_balance"]} == {"Yes", "No"}
