@@ -10,7 +10,6 @@ renormalised, the same for all tools, so the log loss stays finite and comparabl
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,15 +80,7 @@ def log_loss(truth: np.ndarray, proba: np.ndarray, classes: list[str]) -> float:
     return float(-np.mean(np.log(picked)))
 
 
-def better(metric: str, a: float, b: float) -> bool:
-    """a strictly better than b on this metric."""
-    return a < b if metric in LOWER_IS_BETTER else a > b
-
-
 def oriented(metric: str, value: float) -> float:
     """The value turned so that lower is better for every metric (for ranking)."""
     return value if metric in LOWER_IS_BETTER else -value
 
-
-def finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
