@@ -32,7 +32,7 @@ from flows.core.labels import as_written
 from flows.core.sources import Source, column_names, load_raw, parse_source, read_error
 from flows.core.types import DatasetRef
 
-INGEST_LOGIC_VERSION = b"autopipe-ingest-5\0"
+INGEST_LOGIC_VERSION = b"autopipe-ingest-6\0"
 """Part of every file's hash: change it when cleaning changes, so old snapshots are not reused."""
 INGEST_MEMORY_MB = 2048
 """DuckDB's memory limit while ingesting; past it, work spills to a temporary directory."""

@@ -170,8 +170,9 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, source: Source, sample_only: bool
     if delimiter:
         options += ", delim='\\t'"
     sample = ", sample_size=2048" if sample_only else ""
-    scan = f"read_csv({sql_literal(path)}, {options}{sample}"
     try:
+        options += _quote_option(conn, path, options)
+        scan = f"read_csv({sql_literal(path)}, {options}{sample}"
         _check_dialect(conn, source, options)
         conn.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM {scan})")
         described = conn.sql("SELECT * FROM raw LIMIT 0").description
@@ -190,6 +191,21 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, source: Source, sample_only: bool
                 f"separators: {header[:80]!r}",
                 "the rows are ragged or the delimiter is inconsistent; fix the file so every "
                 "row has as many fields as the header")
+
+
+def _quote_option(conn: duckdb.DuckDBPyConnection, path: Path, options: str) -> str:
+    """Double quotes quote fields, as in pandas, Excel and Python's csv module: a file whose
+    values are written in single quotes (``'-1'``, ``'40-49'``, as UCI tables re-shared as
+    CSV are) keeps them, so a label comes back exactly as written. Only when the file's
+    fields need single quotes to hold their delimiters (fewer columns without them) are they
+    DuckDB's quote character, as its sniffer found."""
+    sniffed = conn.execute(f"SELECT Quote, len(Columns) FROM sniff_csv({sql_literal(path)}, "
+                           f"{options})").fetchall()[0]
+    if sniffed[0] != "'":
+        return ""
+    plain = conn.execute(f"SELECT len(Columns) FROM sniff_csv({sql_literal(path)}, {options}, "
+                         f"quote='\"')").fetchall()[0][0]
+    return ", quote='\"'" if plain == sniffed[1] else ""
 
 
 def _check_dialect(conn: duckdb.DuckDBPyConnection, source: Source, options: str) -> None:

@@ -194,3 +194,14 @@ def test_stored_booleans_and_many_valued_text_keep_no_written_forms(
     frame.write_parquet(tmp_path / "t.parquet")
     report = ingest_file(tmp_path / "t.parquet", tmp_path / "d").dataset.report
     assert report["spellings"] == {"few": {"a": " a", "b": " b"}}
+
+
+def test_values_written_in_single_quotes_keep_them_unless_they_hold_the_delimiter(
+        tmp_path: Path) -> None:
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text("x,label\n" + "".join(f"{i},'{'-1' if i % 3 else '1'}'\n"
+                                            for i in range(30)))
+    assert set(read_table(str(quoted))["label"]) == {"'-1'", "'1'"}  # as written
+    needed = tmp_path / "needed.csv"
+    needed.write_text("name,y\n" + "".join(f"'Smith, J{i}',{i % 2}\n" for i in range(30)))
+    assert read_table(str(needed))["name"][0] == "Smith, J0"  # quoting that holds a comma

@@ -48,7 +48,7 @@ def write_live(settings: Settings, run_id: str, **state: Any) -> Path:
     path = settings.live_dir / f"{run_id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({
-        "run_id": run_id, "pid": os.getpid(), "status": "running", "stage": "search",
+        "run_id": run_id, "pid": os.getpid(), "status": "running", "stage": "portfolio",
         "best": None, "started_at": datetime.now().isoformat(timespec="seconds"),
         "source": str(SAMPLES / "penguins.csv"), "target": "species", "name": None,
         "budget_s": 60} | state))
@@ -105,7 +105,7 @@ def test_live_rows_merge_under_the_recorded_ones() -> None:
     update once failed); a run both live and recorded shows once, as recorded."""
     now = datetime(2026, 1, 1, 12, 0, 0)
     states: list[dict[str, Any]] = [
-        {"run_id": "a", "status": "running", "stage": "search", "started_at":
+        {"run_id": "a", "status": "running", "stage": "portfolio", "started_at":
          "2026-01-01T11:59:00", "source": "sqlite:///x.db?table=orders", "target": "y",
          "best": {"learner": "lgbm", "metric": "rmse", "score": 3.5, "elapsed_s": 5.0,
                   "budget_s": 30}},
@@ -148,10 +148,10 @@ def test_a_live_run_appears_updates_and_goes(tui_home: dict[str, Any]) -> None:
                 await settle(app)
                 top = rows(app)[0]
                 assert (top["status"], top["model"], top["metric"], top["score"]) == (
-                    "running · search", "lgbm", "log_loss", "0.2345")
+                    "running · portfolio", "lgbm", "log_loss", "0.2345")
                 await pilot.press("ctrl+home")  # the cursor stayed on its row; the new is above
                 summary = str(app.screen.query_one("#summary", Static).content)
-                assert "running: search, 4 of 60 s" in summary and "best log_loss 0.2345" in summary
+                assert "running: portfolio, 4 of 60 s" in summary and "best log_loss 0.2345" in summary
 
                 await pilot.press("slash", *"penguins", "enter")  # enter ends the filter
                 assert [r["run"] for r in rows(app)] == ["live0test001"]
@@ -333,7 +333,7 @@ def test_x_clears_a_stopped_run_and_what_it_had_written(tmp_path: Path) -> None:
         app = AutopipeApp(settings)
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(app)
-            assert [r["status"] for r in rows(app)] == ["stopped · search"]
+            assert [r["status"] for r in rows(app)] == ["stopped · portfolio"]
             assert app.screen.check_action("clear_stopped", ())
             await pilot.press("x")
             await settle(app)

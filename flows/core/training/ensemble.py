@@ -155,7 +155,8 @@ def integrate(candidates: Sequence[Candidate], y_valid: np.ndarray, task: Task, 
     ``timed`` (a run with a model count, which must not depend on the clock) no measured time
     decides: balanced weighs loss alone, and fast takes the model with the fewest trees."""
     preds = [c.oof for c in candidates]
-    costs = [c.latency_ms["1_row"] for c in candidates]
+    measured = [c.latency_ms["1_row"] for c in candidates]
+    costs = measured
     losses = {c.name: loss(metric, y_valid, p) for c, p in zip(candidates, preds, strict=True)}
     ranked = sorted(range(len(candidates)), key=lambda i: losses[candidates[i].name])
     best = ranked[0]
@@ -180,9 +181,9 @@ def integrate(candidates: Sequence[Candidate], y_valid: np.ndarray, task: Task, 
     everything = np.arange(len(y_valid))
     weights = _caruana(preds, y_valid, everything, metric, costs=costs, limit=limit)
     used = tuple(int(i) for i in np.flatnonzero(weights))
-    latency = {"single": overhead_ms + costs[best],
-               "blend": overhead_ms + sum(costs[i] for i in used),
-               "stack": overhead_ms + sum(costs[i] for i in stacked)}
+    latency = {"single": overhead_ms + measured[best],
+               "blend": overhead_ms + sum(measured[i] for i in used),
+               "stack": overhead_ms + sum(measured[i] for i in stacked)}
     kind, reason = _choose(losses, latency, prefer, candidates, best)
     if kind == "single" and prefer == "fast":
         best = _fastest_close(candidates, losses, best, costs)
