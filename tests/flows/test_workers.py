@@ -98,7 +98,7 @@ def slices_trained(url: str, flow_run_ids: list[str]) -> dict[str, list[str]]:
 def test_a_remote_run_spreads_its_slices_over_two_workers(cluster: tuple[Settings, str]) -> None:
     settings, url = cluster
     process = autopipe(settings, "run", str(SAMPLES / "titanic.csv"), "--target", "survived",
-                       "--budget", "4", "--slice-by", "sex", "--min-slice-rows", "100",
+                       "--max-models", "2", "--slice-by", "sex", "--min-slice-rows", "100",
                        "--remote", "--json")
     stdout, stderr = process.communicate(timeout=600)
     assert process.returncode == 0, stderr
@@ -191,7 +191,7 @@ def test_a_worker_killed_mid_run_leaves_the_catalog_as_it_was(
         settings.models_dir)
     follower = autopipe(settings, "run", str(SAMPLES / "penguins.csv"), "--target", "species",
                         "--budget", "120", "--remote", "--json")
-    live = _wait_for_search(settings.live_dir)
+    live = _wait_for_portfolio(settings.live_dir)
     assert live["created"], "the run had created its dataset snapshot"
 
     # The machine goes down: the run worker and the flow run it started die at once.
@@ -209,7 +209,7 @@ def test_a_worker_killed_mid_run_leaves_the_catalog_as_it_was(
     assert not list(settings.live_dir.glob("*"))
 
 
-def _wait_for_search(live_dir: Path) -> dict[str, Any]:
+def _wait_for_portfolio(live_dir: Path) -> dict[str, Any]:
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         for path in live_dir.glob("*.json"):
@@ -217,8 +217,8 @@ def _wait_for_search(live_dir: Path) -> dict[str, Any]:
                 state = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue  # replaced while read
-            if state["stage"] == "search" and state.get("best"):
+            if state["stage"] == "portfolio" and state.get("best"):
                 UUID(state["flow_run_id"])
                 return dict(state)
         time.sleep(0.2)
-    raise AssertionError("the remote run never reached its search")
+    raise AssertionError("the remote run never reached its portfolio")
