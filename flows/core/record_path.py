@@ -12,7 +12,6 @@ checked against the pipeline on probe records when it is built, and not used if 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -26,7 +25,13 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from flows.core.errors import InputValidationError
 from flows.core.features import MISSING_LEVEL, as_documents, as_text, finite_or_nan
-from flows.core.model import FittedModel, check_records, coerce_column
+from flows.core.model import (
+    FittedModel,
+    check_records,
+    coerce_column,
+    is_missing,
+    number_values,
+)
 
 UNSEEN_PROBE = "\x00autopipe:unseen"
 """A level no training data has: what every unseen category encodes as."""
@@ -67,7 +72,7 @@ class RecordPath:
                 "send every field the model was trained on (a null value is allowed)")
         values = {c: [r[c] for r in records] for c in self.model.input_schema}
         for column in self.numbers:
-            values[column] = _numbers(values[column], column)
+            values[column] = number_values(values[column], column)
         for column in self.dates:
             values[column] = list(coerce_column(pd.Series(values[column], dtype=object),
                                                 column, "datetime"))
@@ -179,7 +184,7 @@ class CategoryLookup:
         found = {}
         for position, column in enumerate(self.columns):
             new = sorted({str(v) for v in values[column]
-                          if not _missing(v) and str(v) not in self.index[position]})
+                          if not is_missing(v) and str(v) not in self.index[position]})
             if new:
                 found[column] = new
         return found
@@ -223,7 +228,7 @@ class DocumentTerms:
         vocabulary, documents = self.vectorizer.vocabulary_, values[self.columns[0]]
         counts = np.zeros((len(documents), len(vocabulary)))
         for row, value in enumerate(documents):
-            for term in self.analyze("" if _missing(value) else str(value)):
+            for term in self.analyze("" if is_missing(value) else str(value)):
                 column = vocabulary.get(term)
                 if column is not None:
                     counts[row, column] += 1
@@ -280,25 +285,6 @@ def _is_function(step: Any, function: Any) -> bool:
 
 def _level(value: Any) -> str:
     """A value as the category ``as_text`` makes of it."""
-    return MISSING_LEVEL if _missing(value) else str(value)
+    return MISSING_LEVEL if is_missing(value) else str(value)
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _numbers(values: list[Any], column: str) -> list[float]:
-    out = []
-    for value in values:
-        if _missing(value):
-            out.append(math.nan)
-            continue
-        try:
-            if isinstance(value, (str, int, float)):
-                out.append(float(value))
-                continue
-        except ValueError:
-            pass
-        raise InputValidationError(f"field {column!r} must be a number, got {value!r}",
-                                   f"send a number or null for {column!r}")
-    return out

@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from flows.core import record_path
 from flows.core.config import Settings
 from flows.core.errors import InputValidationError
-from flows.core.model import FittedModel, load_model
+from flows.core.model import COMPILED_MAX_ROWS, FittedModel, load_model
 from flows.core.record_path import (
     CategoryLookup,
     DocumentTerms,
@@ -154,3 +154,19 @@ def test_the_sample_runs_models_compile_and_agree_on_every_row(
     expected = (fitted.predict_proba(frame) if fitted.task.is_classification
                 else fitted.predict_frame(frame)["prediction"].to_numpy())
     np.testing.assert_allclose(path.outputs(records)[0], expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_a_few_rows_in_process_take_the_compiled_path_with_the_pipelines_answers(
+        trained: dict[str, dict[str, Any]], task: str) -> None:
+    fitted = load_model(Catalog(Settings().catalog_path).model(
+        trained[task]["model_version"]).artifact_path)
+    sample = pd.read_csv(SAMPLE_RUNS[task][0]).drop(columns=[fitted.target]).head(200)
+    assert len(sample) > COMPILED_MAX_ROWS >= 20
+    few = fitted.predict_frame(fitted.validate_frame(sample.head(20)))  # compiled
+    many = fitted.predict_frame(fitted.validate_frame(sample)).head(20)  # the pipeline
+    assert fitted.compiled_path is not None
+    pd.testing.assert_frame_equal(few, many, rtol=1e-9)
+    pd.testing.assert_frame_equal(fitted.validate_frame(sample.head(20)),
+                                  fitted.validate_frame(sample).head(20))
+    assert "compiled_path" not in fitted.__getstate__()  # never saved with the model
