@@ -23,18 +23,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peers_data import DATASETS, Dataset, load, split
 
-from peers_data import DATASETS, Dataset, load, split  # noqa: E402
-
-from flows.core.ingest import read_table  # noqa: E402
-from flows.core.losses import loss, search_metric  # noqa: E402
-from flows.core.training.bagging import Candidate, fit_bag  # noqa: E402
-from flows.core.training.ensemble import greedy_loss  # noqa: E402
-from flows.core.training.folds import plan_folds  # noqa: E402
-from flows.core.training.learners import Matrix, fit_threads  # noqa: E402
-from flows.core.training.portfolio import build_portfolio  # noqa: E402
-from flows.core.training.prepared import prepare_training  # noqa: E402
+from flows.core.ingest import read_table
+from flows.core.losses import loss, search_metric
+from flows.core.training.bagging import Candidate, fit_bag
+from flows.core.training.ensemble import greedy_loss
+from flows.core.training.folds import plan_folds
+from flows.core.training.learners import Matrix, fit_threads
+from flows.core.training.portfolio import build_portfolio
+from flows.core.training.prepared import prepare_training
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
