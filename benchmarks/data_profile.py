@@ -9,7 +9,7 @@ Each contender runs in its own process so its peak memory (RSS, sampled every 20
 Targets (issue 6, 2 cores): 10M rows analysed in <= 20 s with <= 1 GiB peak; >= 10x faster than
 ydata-profiling on the same 1M rows; a report under 5 MB.
 
-    python benchmarks/profile.py [--rows 10000000] [--sample-rows 1000000] [--keep DIR]
+    python benchmarks/data_profile.py [--rows 10000000] [--sample-rows 1000000] [--keep DIR]
                                  [--ydata-python PATH]
 """
 
