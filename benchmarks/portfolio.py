@@ -10,7 +10,7 @@ ensemble of the entries before it (in the portfolio's order), and its mean fit s
 single-row latency. Run it alone on the machine.
 
     PYTHONPATH=. .venv/bin/python benchmarks/portfolio.py [--cap 20] [--only NAME ...]
-        [--out FILE.json]
+        [--out FILE.json] [--report-only FILE.json]
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def measure_table(data: Dataset, cap: float, work: Path) -> dict[str, Any]:
 
 def summarise(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Per entry: ranks per table, mean rank, wins, mean ensemble gain, time and latency."""
-    names = list(next(iter(results.values()))["entries"])
+    names = list(dict.fromkeys(n for r in results.values() for n in r["entries"]))
     ranks: dict[str, dict[str, float]] = {name: {} for name in names}
     for table, result in results.items():
         scored = {n: e["loss"] for n, e in result["entries"].items() if "loss" in e}
@@ -79,7 +79,8 @@ def summarise(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             ranks[name][table] = order.index(name) + 1 if name in scored else len(names)
     rows = []
     for name in names:
-        entries = [r["entries"][name] for r in results.values() if "loss" in r["entries"][name]]
+        entries = [r["entries"][name] for r in results.values()
+                   if "loss" in r["entries"].get(name, {})]
         gains = [e["ensemble_gain"] for e in entries if e["ensemble_gain"] is not None]
         rows.append({"entry": name, "ranks": ranks[name],
                      "mean_rank": statistics.mean(ranks[name].values()),
@@ -109,7 +110,13 @@ def main() -> None:
     parser.add_argument("--cap", type=float, default=20.0, help="seconds per entry (20)")
     parser.add_argument("--only", nargs="*", help="table names")
     parser.add_argument("--out", type=Path, help="save every figure as JSON")
+    parser.add_argument("--report-only", type=Path, metavar="FILE",
+                        help="print the table of a saved --out file, fitting nothing")
     args = parser.parse_args()
+    if args.report_only:
+        results = json.loads(args.report_only.read_text())
+        print_table(summarise(results), list(results))
+        return
     chosen = [d for d in DATASETS if not args.only or d.name in args.only]
     results = {}
     with tempfile.TemporaryDirectory(prefix="autopipe-portfolio-") as work:

@@ -69,8 +69,11 @@ def labels(
 def retrain(
     dataset: Annotated[str | None, typer.Option(help="Dataset name (default: the newest "
                                                      "model's dataset).")] = None,
-    budget: Annotated[float | None, typer.Option(help="Search budget in seconds (default: "
-                                                      "the champion's).")] = None,
+    budget: Annotated[float | None, typer.Option(help="Wall seconds for the challenger's run "
+                                                      "(default: the champion's).")] = None,
+    max_models: Annotated[int | None, typer.Option(
+        min=1, help="Fit exactly this many configurations, clock-free and reproducible "
+                    "(default: the champion's count, if it had one).")] = None,
     auto_promote: Annotated[bool | None, typer.Option(
         "--auto-promote/--no-auto-promote",
         help="Promote without a person when the challenger gains at least --min-gain "
@@ -83,8 +86,8 @@ def retrain(
     def call() -> dict[str, Any]:
         from flows.retrain_flow import retrain as retrain_flow
 
-        return retrain_flow(dataset=dataset, budget_s=budget, auto_promote=auto_promote,
-                            min_gain=min_gain)
+        return retrain_flow(dataset=dataset, budget_s=budget, max_models=max_models,
+                            auto_promote=auto_promote, min_gain=min_gain)
 
     result = run_flow(load_settings(), call, show_progress=not as_json)
     if as_json:

@@ -2,7 +2,7 @@
 corrections, judged against the champion on fresh labelled rows.
 
 The challenger is trained by the ``train`` flow (a subflow: ingest of the new dataset
-version, search warm-started from the champion's configurations, registration as challenger).
+version, the champion's configurations fitted first, registration as challenger).
 Promotion stays a person's call (``autopipe promote``) unless automatic promotion is
 configured, and then only with at least the configured gain.
 """
@@ -38,7 +38,7 @@ from flows.train_flow import train
 @flow(name="retrain")
 def retrain(dataset: str | None = None, budget_s: float | None = None,
             seed: int | None = None, auto_promote: bool | None = None,
-            min_gain: float | None = None) -> dict[str, Any]:
+            min_gain: float | None = None, max_models: int | None = None) -> dict[str, Any]:
     """Train a challenger on the champion's data plus labelled predictions (a share kept
     fresh), compare both on the fresh rows, recommend (or, when configured, make) the
     promotion; write the retraining report."""
@@ -61,7 +61,8 @@ def retrain(dataset: str | None = None, budget_s: float | None = None,
     summary = train(source=str(source), target=champion.target,
                     budget_s=budget_s if budget_s is not None else card.get("budget_s"),
                     name=family, seed=seed, prefer=card.get("prefer", "balanced"),
-                    max_models=card.get("max_models"))
+                    max_models=max_models if max_models is not None
+                    else card.get("max_models"))
     challenger = catalog.model(summary["model_version"])
     registry.save_fresh_rows(challenger.artifact_path, fresh)
     champion_model = load_model(champion.artifact_path)

@@ -22,7 +22,7 @@ from flows.core.retraining import feedback_table, split_fresh
 from flows.core.store import Catalog
 from flows.local_server import free_port
 from flows.serving import start_service, stop_service, wait_ready
-from tests.conftest import SAMPLES, TEST_BUDGET_S
+from tests.conftest import SAMPLES, TEST_BUDGET_S, TEST_MODELS
 from tests.flows.test_cli import cli
 
 FAMILY = "titanic_feedback"
@@ -46,7 +46,7 @@ def served(prefect_api: str, feedback_home: Path) -> dict[str, Any]:
     from flows.train_flow import train
 
     summary = train(source=str(SAMPLES / "titanic.csv"), target="survived",
-                    budget_s=TEST_BUDGET_S, name=FAMILY, seed=0)
+                    budget_s=TEST_BUDGET_S, max_models=TEST_MODELS, name=FAMILY, seed=0)
     frame = pd.read_csv(SAMPLES / "titanic.csv").sample(TRAFFIC_ROWS, random_state=7)
     port = free_port()
     process = start_service(Settings(), Path(summary["release"]), "127.0.0.1", port,

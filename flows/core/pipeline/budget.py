@@ -22,11 +22,14 @@ from dataclasses import dataclass, field
 
 from flows.core.training.learners import MIN_ROUNDS, ROUNDS_PARAM, Config, fewer_rounds, rounds_of
 
-PRIOR_NS: dict[str, float] = {"lgbm": 30.0, "xgboost": 60.0, "catboost": 25.0, "rf": 25.0,
-                              "extra_tree": 25.0, "hgb": 100.0, "linear": 500.0}
-"""Nanoseconds per round (tree) per training row and prepared column, on 2 cores (linear:
-per row and column, no rounds), measured on titanic and adult (see benchmarks/README.md,
-"Budget"). A prior: the run corrects it from its own fits."""
+PRIOR_NS: dict[str, float] = {"lgbm": 7.0, "xgboost": 50.0, "catboost": 32.0, "rf": 45.0,
+                              "extra_tree": 40.0, "hgb": 9.0, "linear": 380.0}
+"""Nanoseconds per round (tree) per training row and prepared column (linear: per row and
+column), and seconds of set-up per fold model: the medians over the benchmark's tables with
+over a million cells, and over the smaller ones, of benchmarks/portfolio.py on 2 cores (see
+benchmarks/README.md, "Portfolio"). A prior: the run corrects it from its own fits."""
+SETUP_S: dict[str, float] = {"lgbm": 0.04, "xgboost": 0.1, "catboost": 0.45, "rf": 0.25,
+                             "extra_tree": 0.2, "hgb": 0.1, "linear": 0.0}
 PER_CLASS = ("lgbm", "xgboost", "hgb", "linear")
 """Learners whose cost grows with the classes (one tree or coefficient row per class)."""
 TAIL_SHARE = 0.12
@@ -75,10 +78,11 @@ class CostModel:
         rounds = rounds if rounds is not None else rounds_of(config)
         fold_rows = self.rows * (self.folds - 1) / self.folds if self.folds > 1 \
             else self.rows * 0.8
-        work = fold_rows * self.features * max(rounds, 1) * self.folds
+        work = fold_rows * self.features * max(rounds, 1)
         if config.learner in PER_CLASS and self.n_classes > 2:
             work *= self.n_classes
-        return work * PRIOR_NS[config.learner] * 1e-9 * self._speed(config.learner)
+        per_fold = SETUP_S[config.learner] + work * PRIOR_NS[config.learner] * 1e-9
+        return self.folds * per_fold * self._speed(config.learner)
 
     def observe(self, config: Config, rounds: list[int], seconds: float) -> None:
         """Learn from a bag that took ``seconds`` with ``rounds`` trees per fold."""
@@ -87,6 +91,15 @@ class CostModel:
         predicted = self.predict(config, mean_rounds) / self._speed(config.learner)
         if predicted > 0:
             self.speed[config.learner] = max(seconds / predicted, 1e-3)
+
+    def affordable_rounds(self, config: Config, seconds: float) -> int:
+        """The most rounds of ``config`` predicted to fit in ``seconds`` (set-up included)."""
+        asked = rounds_of(config)
+        one, every = self.predict(config, 1), self.predict(config, asked)
+        if asked <= 1 or every <= seconds:
+            return asked
+        per_round = (every - one) / (asked - 1)
+        return max(0, int(1 + (seconds - one) / per_round)) if per_round > 0 else asked
 
     def timed(self, learner: str) -> bool:
         """Whether this run has seen a fit of ``learner`` (its prediction is then its own)."""
@@ -131,7 +144,7 @@ def plan_fit(config: Config, clock: Clock, cost: CostModel, share: float,
     if predicted <= seconds:
         return Plan(config, seconds, predicted)
     rounds = rounds_of(config)
-    affordable = int(rounds * seconds / predicted) if predicted > 0 else rounds
+    affordable = cost.affordable_rounds(config, seconds)
     minimum = min(MIN_ROUNDS, rounds)
     if not first and affordable < minimum:
         return Skipped(config.name, f"predicted {cost.predict(config, minimum):.1f} s for "
