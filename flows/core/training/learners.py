@@ -42,6 +42,7 @@ MAX_ROUNDS = 2000
 rate (FLAML's zero-shot portfolio has one of 31,204 trees at 0.009): early stopping rarely
 lets more through, and a bag pays each tree k times when it predicts."""
 MAX_LEARNING_RATE = 0.3
+LEAF_LIMITS = ("max_leaf_nodes", "max_leaves", "num_leaves")
 DEFAULT_LEARNING_RATE = {"lgbm": 0.1, "hgb": 0.1, "xgboost": 0.3}
 PARALLEL_PREDICT_ROWS = 1_000
 SMALL_TABLE_CELLS = 2_000_000
@@ -105,8 +106,20 @@ def fit_fold(config: Config, data: Matrix, fit_rows: np.ndarray, valid_rows: np.
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", UserWarning)
         estimator, rounds, stopped = _FITTERS[config.learner](
-            config, data.task, x, y, w, x_valid, y_valid, seed, n_jobs, deadline)
+            _within_rows(config, len(y)), data.task, x, y, w, x_valid, y_valid, seed, n_jobs,
+            deadline)
     return FoldFit(estimator, time.monotonic() - started, rounds, stopped)
+
+
+def _within_rows(config: Config, rows: int) -> Config:
+    """A tree cannot have more leaves than rows: a leaf limit above that is cut to it.
+    Libraries size their buffers by the limit (scikit-learn's best-first trees allocate
+    node arrays for every allowed leaf), and FLAML's zero-shot configurations, mined on
+    large tables, ask for up to 25,000 leaves: on a 216-row table a bagged forest's
+    fits left 3.7 GB of the process's memory behind."""
+    limits = {k: v for k, v in config.params.items() if k in LEAF_LIMITS and v and v > rows}
+    return replace(config, params=config.params | dict.fromkeys(limits, max(2, rows))) \
+        if limits else config
 
 
 def rounds_of(config: Config) -> int:
