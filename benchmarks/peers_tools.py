@@ -183,7 +183,10 @@ def run(tool: Tool, data: Dataset, split: Split, ctx: Context, record: RunRecord
 def run_autopipe(data: Dataset, split: Split, ctx: Context, record: RunRecord) -> None:
     env, limit = ctx.autopipe_env, timeout_s(ctx.budget)
     fit = measure("autopipe run", [
-        AUTOPIPE, "run", str(split.train), "--target", data.target, "--name", data.name,
+        # One dataset name per split: a later seed would otherwise start from the champion of
+        # an earlier one, whose training rows hold this seed's test rows.
+        AUTOPIPE, "run", str(split.train), "--target", data.target, "--name",
+        f"{data.name}_{record.seed}",
         "--budget", f"{ctx.budget:g}", "--json", *ctx.autopipe_args], env, limit)
     record.fit_s = record.wall_s = fit.wall_s
     record.peak_mb = fit.peak_mb

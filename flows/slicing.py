@@ -1,44 +1,35 @@
 """One model per slice, each a Prefect task run side by side by the flow's task runner, or a
 run of the ``train-slice`` deployment that any worker may take (flows/slice_jobs.py).
 
-A slice task prepares the slice's rows of the run's split (its own feature plan and
-preprocessing), fits a model through the same stages as the global one within its share of
-the budget, and compares it with the global model on the slice's held-out rows. Tasks only
-return results: the flow registers them, so the catalog keeps one writer.
+A slice task wraps flows/core/pipeline/slice.py (the slice's own preparation, the same
+fitting path as the global model within its share of the budget, its policy, the comparison
+with the global model on the slice's held-out rows). Tasks only return results: the flow
+registers them, so the catalog keeps one writer.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner
-from threadpoolctl import threadpool_limits
 
 from flows.core.embeddings import TextFeatures
 from flows.core.errors import AutopipeError
-from flows.core.evaluate import MAIN_METRIC
 from flows.core.model import FittedModel
-from flows.core.pipeline.budget import Clock
-from flows.core.pipeline.fit import FitOptions, Fitted, fit_model
+from flows.core.pipeline.fit import FitOptions
+from flows.core.pipeline.slice import SliceOutcome, fit_slice
 from flows.core.policy import Policy, policy_for
-from flows.core.policy_checks import Breach, check_policy, choose_threshold
-from flows.core.policy_training import allowed_learners, excluded_columns, search_constraints
 from flows.core.progress import ProgressEvent, emit
-from flows.core.registry import REFERENCE_ROWS, model_version_slug
-from flows.core.resources import stage
-from flows.core.slices import SlicePlan, SliceSpec, champion_of, compare_on_slice, slice_split
-from flows.core.training.evaluation import reference_rows
-from flows.core.training.prepared import PreparedData, prepare_split
-from flows.core.types import StageUsage, Task
+from flows.core.registry import model_version_slug
+from flows.core.slices import SlicePlan, SliceSpec
+from flows.core.training.prepared import PreparedData
 from flows.slice_jobs import SliceDeploymentRunner
 
 MIN_SLICE_BUDGET_S = 4.0
@@ -46,65 +37,12 @@ MIN_SLICE_BUDGET_S = 4.0
 its search got 0.35 s and finished no model (seen in CI)."""
 
 
-@dataclass
-class SliceOutcome:
-    """A slice's model, its comparison with the global model, and which one serves it."""
-
-    name: str
-    fitted: Fitted
-    comparison: dict[str, dict[str, float]]
-    champion: str
-    """'slice' or 'global'."""
-    usages: list[StageUsage] = field(default_factory=list)
-    policy: str | None = None
-    breaches: list[dict[str, Any]] = field(default_factory=list)
-    """The policy rules the slice model broke on its held-out rows: it then does not serve."""
-    excluded: list[str] = field(default_factory=list)
-    reference: pd.DataFrame | None = field(default=None, repr=False)
-    """A sample of the slice's training rows, for drift monitoring."""
-
-
 @task(name="slice", cache_policy=NO_CACHE)
 def train_slice(prepared: PreparedData, spec: SliceSpec, options: FitOptions, version: str,
                 budget: float, global_model: FittedModel, text_features: TextFeatures,
                 policy: Policy | None = None) -> SliceOutcome:
-    started, usages = time.monotonic(), list[StageUsage]()
-    with threadpool_limits(limits=options.n_jobs), \
-            stage(f"slice {spec.name}", usages, announce=False):
-        with stage("prepare", usages, announce=False):
-            split = slice_split(prepared.split, spec)
-            excluded = excluded_columns(policy, split.x_train) if policy else []
-            sliced = prepare_split(split, options.seed, text_features, budget, excluded)
-        slice_options = options
-        if policy is not None:
-            slice_options = replace(
-                slice_options, learners=allowed_learners(policy, sliced.task),
-                constraints=search_constraints(policy, sliced.preprocessor),
-                prefer="fast" if policy.learners or policy.monotone else options.prefer)
-        fitted = fit_model(sliced, slice_options, version,
-                           Clock(started, budget, options.max_models), announce=False)
-        usages += fitted.stages
-        breaches = _apply_policy(policy, fitted, sliced) if policy else []
-        comparison = compare_on_slice(prepared.split, spec, fitted.evaluated["model"],
-                                      global_model)
-    champion = "global" if breaches else champion_of(comparison, MAIN_METRIC[prepared.task])
-    return SliceOutcome(spec.name, fitted, comparison, champion, usages,
-                        policy.name if policy else None, [b.as_dict() for b in breaches],
-                        [e.column for e in excluded],
-                        reference_rows(sliced, REFERENCE_ROWS, options.seed))
-
-
-def _apply_policy(policy: Policy, fitted: Fitted, sliced: PreparedData) -> list[Breach]:
-    """Set the policy's decision threshold (chosen on validation rows) on the evaluated and
-    the registered model, record the policy in both, and check it on the test rows."""
-    threshold = None
-    if sliced.task is Task.BINARY:
-        threshold = choose_threshold(fitted.validation_y, fitted.validation_output[:, 1],
-                                     policy.min_recall, policy.max_false_positive_rate)
-    for model in (fitted.evaluated["model"], fitted.model):
-        model.threshold, model.policy = threshold, policy.as_dict()
-    return check_policy(policy, fitted.evaluated["model"], sliced.split.x_test,
-                        sliced.split.y_test)
+    return fit_slice(prepared, spec, options, version, budget, global_model, text_features,
+                     policy)
 
 
 def train_slices(prepared: PreparedData, plan: SlicePlan, options: FitOptions, version: str,

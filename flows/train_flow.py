@@ -29,6 +29,7 @@ from flows.core.lineage import code_lineage
 from flows.core.live_runs import LiveRun
 from flows.core.pipeline.budget import Clock
 from flows.core.pipeline.fit import FitOptions
+from flows.core.pipeline.slice import SliceOutcome
 from flows.core.policy import load_policy
 from flows.core.reports import data_report_path, write_summary
 from flows.core.resources import stage
@@ -39,7 +40,7 @@ from flows.core.training.evaluation import held_out_predictions, reference_rows
 from flows.core.training.learners import Config
 from flows.core.training.prepared import PreparedData
 from flows.core.types import ModelRecord, RunRecord, SliceRecord, StageUsage
-from flows.slicing import SliceOutcome, train_slices
+from flows.slicing import train_slices
 
 
 @flow(name="train")

@@ -17,6 +17,7 @@ the first N configurations in full, and the same data and seed give the same mod
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -31,6 +32,7 @@ benchmarks/README.md, "Portfolio"). A prior: the run corrects it from its own fi
 SETUP_S: dict[str, float] = {"lgbm": 0.04, "xgboost": 0.1, "catboost": 0.45, "rf": 0.25,
                              "extra_tree": 0.2, "hgb": 0.1, "linear": 0.0}
 PER_CLASS = ("lgbm", "xgboost", "hgb", "linear")
+TRANSFERRED_SPEED = 0.25
 """Learners whose cost grows with the classes (one tree or coefficient row per class)."""
 TAIL_SHARE = 0.12
 TAIL_MIN_S = 2.5
@@ -71,7 +73,7 @@ class CostModel:
     n_classes: int
     folds: int
     speed: dict[str, float] = field(default_factory=dict)
-    """Per learner: observed seconds over the prior's, from this run's fits."""
+    """Per learner: observed seconds over the prior's, from this run's fits of it."""
 
     def predict(self, config: Config, rounds: int | None = None) -> float:
         """Seconds for every fold, with ``rounds`` trees (default: all the config asks)."""
@@ -106,10 +108,17 @@ class CostModel:
         return learner in self.speed
 
     def _speed(self, learner: str) -> float:
-        """This learner's correction, else the mean of the others' (the machine's speed)."""
+        """This learner's correction from this run's fits of it; before its first, the
+        others' (their geometric mean), but never below TRANSFERRED_SPEED: one learner's
+        correction says little of another's (on a small table one's set-up dominates, on a
+        wide one another's work; they differed tenfold), and an optimistic prediction costs
+        the budget."""
         if learner in self.speed:
             return self.speed[learner]
-        return sum(self.speed.values()) / len(self.speed) if self.speed else 1.0
+        if not self.speed:
+            return 1.0
+        mean = math.exp(sum(math.log(v) for v in self.speed.values()) / len(self.speed))
+        return min(1.0, max(TRANSFERRED_SPEED, mean))
 
 
 @dataclass(frozen=True)
@@ -146,9 +155,10 @@ def plan_fit(config: Config, clock: Clock, cost: CostModel, share: float,
     rounds = rounds_of(config)
     affordable = cost.affordable_rounds(config, seconds)
     minimum = min(MIN_ROUNDS, rounds)
-    if not first and affordable < minimum:
+    if not first and (affordable < minimum or config.learner not in ROUNDS_PARAM):
+        needs = f"{minimum} rounds" if config.learner in ROUNDS_PARAM else "one fit per fold"
         return Skipped(config.name, f"predicted {cost.predict(config, minimum):.1f} s for "
-                                    f"{minimum} rounds, {seconds:.1f} s of the budget for it")
+                                    f"{needs}, {seconds:.1f} s of the budget for it")
     if not cost.timed(config.learner) or config.learner not in ROUNDS_PARAM:
         return Plan(config, seconds, predicted)
     fewer = fewer_rounds(config, max(affordable, minimum))

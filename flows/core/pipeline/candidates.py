@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from flows.core.losses import loss, score_from_loss
 from flows.core.pipeline.budget import Clock, CostModel, Plan, Skipped, plan_fit
 from flows.core.progress import ProgressEvent, emit
-from flows.core.training.bagging import Candidate, fit_bag
+from flows.core.training.bagging import Candidate, OverBudget, fit_bag
 from flows.core.training.ensemble import greedy_loss
 from flows.core.training.folds import Folds
 from flows.core.training.learners import Config, Matrix, rounds_of
@@ -57,7 +57,7 @@ def fit_candidates(configs: tuple[Config, ...], data: Matrix, folds: Folds, cloc
         if isinstance(plan, Skipped):
             skipped.append(plan)
             continue
-        candidate = _fit(plan, data, folds, seed, n_jobs)
+        candidate = _fit(plan, data, folds, seed, n_jobs, cost)
         if isinstance(candidate, str):
             skipped.append(Skipped(config.name, candidate))
             continue
@@ -84,11 +84,17 @@ def fit_candidates(configs: tuple[Config, ...], data: Matrix, folds: Folds, cloc
     return Fitting(tuple(candidates), tuple(trials), tuple(skipped), notes, stopped)
 
 
-def _fit(plan: Plan, data: Matrix, folds: Folds, seed: int, n_jobs: int) -> Candidate | str:
-    """The bag, or why the library refused the configuration on this table: a configuration
-    that cannot be fitted is not a candidate, and the run says why."""
+def _fit(plan: Plan, data: Matrix, folds: Folds, seed: int, n_jobs: int,
+         cost: CostModel) -> Candidate | str:
+    """The bag, or why there is none: given up past its time (its folds so far still teach
+    the cost model), or refused by the library on this table: a configuration that cannot be
+    fitted is not a candidate, and the run says why."""
     try:
         return fit_bag(plan.config, data, folds, seed, n_jobs, plan.seconds)
+    except OverBudget as over:
+        cost.observe(over.config, [f.rounds for f in over.fits],
+                     over.spent * folds.k / len(over.fits))
+        return str(over)
     except MemoryError:
         raise
     except Exception as error:  # any library's refusal of this one configuration

@@ -28,9 +28,8 @@ from flows.core.resources import stage
 from flows.core.training.bagging import Candidate
 from flows.core.training.baseline import fit_baselines
 from flows.core.training.ensemble import Integration, Prefer, integrate
-from flows.core.training.evaluation import evaluate_model, explain_model
+from flows.core.training.evaluation import evaluate_model, explain_model, preparation_ms
 from flows.core.training.folds import Folds, plan_folds
-from flows.core.training.latency import preprocessing_ms
 from flows.core.training.learners import Config, Matrix, fit_threads
 from flows.core.training.portfolio import Constraints, build_portfolio
 from flows.core.training.prepared import PreparedData, as_model
@@ -117,9 +116,8 @@ def fit_model(prepared: PreparedData, options: FitOptions, version: str, clock: 
         fitting = tune_leaders(fitting, data, folds, clock, metric, options)
     y_scored = data.y[folds.scored]
     with stage("integrate", usages, announce):
-        overhead = 0.0 if clock.counted else preprocessing_ms(
-            prepared.preprocessor.transform,
-            prepared.split.x_test[list(prepared.plan.feature_columns)])
+        probe = as_model(prepared, fitting.candidates[0].estimator(data), "probe", version)
+        overhead = 0.0 if clock.counted else preparation_ms(probe, prepared.split.x_test)
         integration = integrate(fitting.candidates, y_scored, task, metric, options.prefer,
                                 options.seed, overhead, timed=not clock.counted)
     chosen = [fitting.candidates[i] for i in integration.members]

@@ -31,10 +31,25 @@ from flows.core.training.learners import (
     rounds_of,
 )
 
+OVERRUN = 1.5
+OVERRUN_SLACK_S = 0.2
+"""A bag past OVERRUN times its time (plus this) with folds still to fit is given up: a fold
+model that cannot stop at its deadline (a first chunk of trees, a library's set-up) may run
+over it, and a prior that misjudged the learner must not cost the rest of the run."""
 PROBE_SHARE = 0.25
 """The most of a candidate's time its first fold (the probe) may take."""
 PROBE_SAFETY = 0.85
 """Of the per-fold time left, what the trees of a refitted configuration are planned to use."""
+
+
+class OverBudget(Exception):
+    """A bag given up part-way: how long its folds took, to learn the learner's cost from."""
+
+    def __init__(self, config: Config, fits: list[FoldFit], seconds: float, k: int) -> None:
+        spent = sum(fit.seconds for fit in fits)
+        super().__init__(f"given up after {len(fits)} of {k} folds: {spent:.1f} s, "
+                         f"{seconds:.1f} s planned for all")
+        self.config, self.fits, self.spent = config, fits, spent
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,9 @@ def fit_bag(config: Config, data: Matrix, folds: Folds, seed: int, n_jobs: int,
             continue
         set_single_threaded(fold.estimator)
         fits.append(fold)
+        if seconds is not None and len(fits) < folds.k \
+                and time.monotonic() - started > OVERRUN * seconds + OVERRUN_SLACK_S:
+            raise OverBudget(config, fits, seconds, folds.k)
     width = (len(data.y), data.n_classes) if data.task.is_classification else len(data.y)
     out_of_fold = np.zeros(width)
     for fold, (_, predict_rows) in zip(fits, folds.pairs, strict=True):

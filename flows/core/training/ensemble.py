@@ -32,8 +32,8 @@ barely move, and each step costs one loss per candidate."""
 STACK_MAX_MEMBERS = 4
 """The stack takes the best candidates only: each member costs prediction time and a refit."""
 BALANCED_LATENCY_MS = 10.0
-"""Balanced: an ensemble's members may together take at most this long to answer one row,
-preprocessing included (the best single model is kept even when it alone takes longer)."""
+"""Balanced: the model answers one row within this, preprocessing included; an ensemble's
+members together too (when no candidate does, the quickest is kept)."""
 GAIN_PER_SLOWDOWN = 0.002
 """Balanced: an ensemble k times slower than the best single model must lower the validation
 loss by at least k x 0.2% (10x slower needs a 2% gain)."""
@@ -150,8 +150,10 @@ def integrate(candidates: Sequence[Candidate], y_valid: np.ndarray, task: Task, 
               timed: bool = True) -> Integration:
     """Choose between the best single candidate, a blend and a stack (see module doc).
     ``overhead_ms`` is what every prediction costs before a model runs (preprocessing): the
-    latencies weighed are what a caller waits for. With ``prefer`` balanced, ensembles are
-    built only from members whose latencies add up to at most BALANCED_LATENCY_MS. Without
+    latencies weighed are what a caller waits for. With ``prefer`` balanced (and fast), the
+    model answers one row within BALANCED_LATENCY_MS: the best candidate that does, and
+    ensembles of members whose latencies add up to it (the quickest candidate when none
+    does). Without
     ``timed`` (a run with a model count, which must not depend on the clock) no measured time
     decides: balanced weighs loss alone, and fast takes the model with the fewest trees."""
     preds = [c.oof for c in candidates]
@@ -159,12 +161,13 @@ def integrate(candidates: Sequence[Candidate], y_valid: np.ndarray, task: Task, 
     costs = measured
     losses = {c.name: loss(metric, y_valid, p) for c, p in zip(candidates, preds, strict=True)}
     ranked = sorted(range(len(candidates)), key=lambda i: losses[candidates[i].name])
-    best = ranked[0]
     if not timed:
         prefer = "fast" if prefer == "fast" else "accurate"
         costs = [float(sum(c.rounds) or len(c.rounds)) for c in candidates]
-    limit = None if prefer == "accurate" else max(BALANCED_LATENCY_MS - overhead_ms,
-                                                  costs[best])
+    limit = None if prefer == "accurate" or not timed else BALANCED_LATENCY_MS - overhead_ms
+    quick = [i for i in ranked if limit is None or costs[i] <= limit]
+    best = quick[0] if quick else min(ranked, key=costs.__getitem__)
+    limit = None if limit is None else max(limit, costs[best])
     stacked = _within(ranked, costs, limit, STACK_MAX_MEMBERS)
     stack_preds = [preds[i] for i in stacked]
     halves = _halves(y_valid, task, seed)
@@ -185,6 +188,11 @@ def integrate(candidates: Sequence[Candidate], y_valid: np.ndarray, task: Task, 
                "blend": overhead_ms + sum(measured[i] for i in used),
                "stack": overhead_ms + sum(measured[i] for i in stacked)}
     kind, reason = _choose(losses, latency, prefer, candidates, best)
+    if best != ranked[0]:
+        slow = candidates[ranked[0]]
+        reason += (f"; {slow.name} scored better but answers one row in "
+                   f"{overhead_ms + measured[ranked[0]]:.1f} ms, over the "
+                   f"{BALANCED_LATENCY_MS:g} ms of prefer {prefer}")
     if kind == "single" and prefer == "fast":
         best = _fastest_close(candidates, losses, best, costs)
     if kind == "blend":

@@ -15,7 +15,7 @@ from flows.core.card import bootstrap_intervals
 from flows.core.evaluate import classification_metrics, regression_metrics
 from flows.core.explain import learner_importance, permutation_importance_raw, reference_values
 from flows.core.model import FittedModel
-from flows.core.training.latency import timed_latency
+from flows.core.training.latency import SINGLE_ROW_CALLS, preprocessing_ms, timed_latency
 from flows.core.training.prepared import PreparedData
 from flows.core.types import Evaluation
 
@@ -87,6 +87,18 @@ def explain_model(model: FittedModel, prepared: PreparedData, seed: int,
         "reference_row": reference_values(model, prepared.split.x_train),
         "latency_ms": pipeline_latency_ms(model, features),
     }
+
+
+def preparation_ms(model: FittedModel, features: pd.DataFrame) -> float:
+    """What one row costs before the model runs: validation and encoding on the compiled
+    record path a prediction of a few rows takes, or the fitted pipeline's transform when
+    the preprocessing does not compile."""
+    rows = features[list(model.input_schema)].head(SINGLE_ROW_CALLS)
+    path = model.compiled_path
+    if path is None:
+        return preprocessing_ms(model.pipeline.named_steps["prepare"].transform, rows)
+    records = rows.to_dict("records")
+    return timed_latency(lambda record: path.encode([record]), records, records[0])["1_row"]
 
 
 def pipeline_latency_ms(model: FittedModel, features: pd.DataFrame) -> dict[str, float]:

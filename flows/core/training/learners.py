@@ -4,7 +4,7 @@ fold's held-out rows and, when the budget asks, at a deadline.
 Boosted trees (LightGBM, XGBoost, CatBoost) stop adding trees when the held-out loss has not
 improved for EARLY_STOPPING_ROUNDS rounds, and a callback stops them at the fold's deadline
 with the trees they have. Forests grow in chunks until they have their trees or the deadline
-comes. Linear models and scikit-learn's histogram boosting are cheap and run to the end. With
+comes, and so does scikit-learn's histogram boosting. Linear models run to the end. With
 no deadline (a run with a model count) nothing depends on the clock: the same data and seed
 give the same model, bit for bit (the thread count is fixed, LightGBM runs deterministic).
 
@@ -27,8 +27,9 @@ from sklearn.exceptions import ConvergenceWarning
 from flows.core.types import Task
 
 EARLY_STOPPING_ROUNDS = 50
-FOREST_CHUNK = 25
-"""Trees a forest grows between two looks at the clock."""
+CHUNK = 25
+"""Trees a forest (or iterations scikit-learn's histogram booster) grows between two looks
+at the clock."""
 ROUNDS_PARAM = {"lgbm": "n_estimators", "xgboost": "n_estimators", "catboost": "iterations",
                 "rf": "n_estimators", "extra_tree": "n_estimators", "hgb": "max_iter"}
 """The parameter that counts a learner's rounds (trees), for the learners that have one."""
@@ -285,20 +286,34 @@ def _fit_forest(config: Config, task: Task, x: np.ndarray, y: np.ndarray,
              ("extra_tree", False): ExtraTreesClassifier,
              ("extra_tree", True): ExtraTreesRegressor}
     cls = kinds[(config.learner, task is Task.REGRESSION)]
-    trees = rounds_of(config)
-    params = config.params | {"random_state": seed, "n_jobs": n_jobs}
+    estimator = cls(**config.params | {"random_state": seed, "n_jobs": n_jobs})
+    return _grown(estimator, "n_estimators", rounds_of(config), x, y, w, deadline)
+
+
+def _grown(estimator: Any, key: str, rounds: int, x: np.ndarray, y: np.ndarray,
+           w: np.ndarray | None, deadline: float | None) -> tuple[Any, int, str]:
+    """A scikit-learn ensemble fitted with ``rounds`` trees (or boosting iterations, ``key``),
+    grown CHUNK at a time with warm_start until it has them, stops early by itself, or the
+    deadline comes. Growing in chunks gives the same model as one fit of the same size."""
     if deadline is None:
-        return cls(**params).fit(x, y, sample_weight=w), trees, "complete"
-    # Growing in chunks with warm_start gives the same trees as one fit of the same size.
-    estimator = cls(**params | {"n_estimators": min(FOREST_CHUNK, trees), "warm_start": True})
+        estimator.set_params(**{key: rounds}).fit(x, y, sample_weight=w)
+        return estimator, _rounds_done(estimator, key), "complete"
+    estimator.set_params(**{key: min(CHUNK, rounds), "warm_start": True})
     while True:
         estimator.fit(x, y, sample_weight=w)
-        if estimator.n_estimators >= trees or time.monotonic() >= deadline:
+        done, asked = _rounds_done(estimator, key), estimator.get_params()[key]
+        if done < asked or asked >= rounds or time.monotonic() >= deadline:
             break
-        estimator.n_estimators = min(trees, estimator.n_estimators + FOREST_CHUNK)
-    estimator.warm_start = False
-    kept = int(estimator.n_estimators)
-    return estimator, kept, "complete" if kept >= trees else "deadline"
+        estimator.set_params(**{key: min(rounds, asked + CHUNK)})
+    estimator.set_params(warm_start=False)
+    stopped = "complete" if done >= rounds else "early stopping" if done < asked \
+        else "deadline"
+    return estimator, done, stopped
+
+
+def _rounds_done(estimator: Any, key: str) -> int:
+    """Trees a forest holds, or iterations a histogram booster ran (it may stop early)."""
+    return int(getattr(estimator, "n_iter_", None) or estimator.get_params()[key])
 
 
 def _fit_linear(config: Config, task: Task, x: np.ndarray, y: np.ndarray,
@@ -320,8 +335,8 @@ def _fit_hgb(config: Config, task: Task, x: np.ndarray, y: np.ndarray, w: np.nda
 
     cls = HistGradientBoostingRegressor if task is Task.REGRESSION \
         else HistGradientBoostingClassifier
-    estimator = cls(**config.params | {"random_state": seed}).fit(x, y, sample_weight=w)
-    return estimator, int(estimator.n_iter_), "complete"
+    return _grown(cls(**config.params | {"random_state": seed}), "max_iter", rounds_of(config),
+                  x, y, w, deadline)
 
 
 def _why_stopped(kept: int, asked: int, deadline: float | None) -> str:

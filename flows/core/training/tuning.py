@@ -49,15 +49,11 @@ class Recipe:
     learner: str
     config: dict[str, Any]
     loss: float
-    fit_s: float
-    """Estimated seconds to fit it on the search's rows (from the search's own trials)."""
 
 
 @dataclass(frozen=True)
 class SearchResult:
     metric: str
-    eval_method: str
-    """How the search validated its trials, as shown to people."""
     recipes: tuple[Recipe, ...]
     """The best configuration of every learner that finished a trial, best first."""
     trials: tuple[Trial, ...]
@@ -101,12 +97,11 @@ def run_search(x: np.ndarray, y: np.ndarray, task: Task, metric: str, budget_s: 
             # when there are weights.
             **({"sample_weight": weights} if weights is not None else {}))
         trials = read_trials(log_file)
-    recipes = _recipes(automl, len(y), "holdout" if folds.holdout else "cv", folds.k)
+    recipes = _recipes(automl)
     if not recipes:
         raise SearchError(f"no model finished training within {budget_s:g} s",
                           "raise the budget with --budget")
-    return SearchResult(metric=metric, eval_method=folds.describe(), recipes=recipes,
-                        trials=trials)
+    return SearchResult(metric=metric, recipes=recipes, trials=trials)
 
 
 class _FoldSplitter:
@@ -140,7 +135,7 @@ def constrained_space(constraints: Constraints) -> dict[str, dict[str, Any]]:
     return space
 
 
-def _recipes(automl: AutoML, rows: int, method: str, k: int) -> tuple[Recipe, ...]:
+def _recipes(automl: AutoML) -> tuple[Recipe, ...]:
     losses = automl.best_loss_per_estimator or {}
     configs = automl.best_config_per_estimator or {}
     recipes = []
@@ -148,19 +143,10 @@ def _recipes(automl: AutoML, rows: int, method: str, k: int) -> tuple[Recipe, ..
         loss = losses.get(learner)
         if not config or loss is None or not np.isfinite(loss):
             continue
-        state = automl._search_states[learner]  # FLAML exposes no accessor for these
         recipes.append(Recipe(
-            learner=learner, loss=float(loss), fit_s=_fit_seconds(state, rows, method, k),
+            learner=learner, loss=float(loss),
             config={k: v for k, v in config.items() if k != "FLAML_sample_size"}))
     return tuple(sorted(recipes, key=lambda r: r.loss))
-
-
-def _fit_seconds(state: Any, rows: int, method: str, k: int) -> float:
-    """One fit on all ``rows``, scaled from the best trial (k folds, or a sample of rows)."""
-    trial_s = float(getattr(state, "best_config_train_time", 0.0) or 0.0)
-    sample = int(getattr(state, "best_config_sample_size", rows) or rows)
-    per_fit = trial_s / k if method == "cv" else trial_s
-    return per_fit * max(1.0, rows / max(sample, 1))
 
 
 def _usable_starting_points(points: dict[str, dict[str, Any]] | None,

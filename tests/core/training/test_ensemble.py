@@ -127,3 +127,17 @@ def test_a_bag_averages_its_fold_models() -> None:
     np.testing.assert_allclose(bag.predict_proba(x_valid), expected)
     with pytest.raises(TypeError, match="not fitted again"):
         bag.fit(x_valid, np.zeros(len(x_valid)))
+
+
+def test_balanced_answers_within_its_latency_even_when_a_slow_model_scores_better() -> None:
+    candidates, y_valid, _ = fitted_candidates(Task.BINARY)
+    better = min(candidates, key=lambda c: loss("log_loss", y_valid, c.oof))
+    other = next(c for c in candidates if c is not better)
+    slow_best = [candidate(better.name, better.oof, 80.0), candidate(other.name, other.oof, 1.0)]
+    balanced = integrate(slow_best, y_valid, Task.BINARY, "log_loss", "balanced", seed=0,
+                         overhead_ms=2.0)
+    assert balanced.kind == "single" and balanced.members == (1,)
+    assert balanced.latency_ms["single"] == pytest.approx(3.0)
+    assert f"{better.name} scored better but answers one row in 82.0 ms" in balanced.reason
+    accurate = integrate(slow_best, y_valid, Task.BINARY, "log_loss", "accurate", seed=0)
+    assert 0 in accurate.members  # no limit: the better one is used
