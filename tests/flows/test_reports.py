@@ -53,7 +53,7 @@ def rendered(path: Path, screenshot: Path) -> tuple[list[str], list[str]]:
 @pytest.mark.slow
 @pytest.mark.parametrize(("task", "expected"), [
     ("binary", {"Confusion matrix", "ROC curve", "Calibration", "Permutation importance",
-                "Best validation loss over the search", "Wall time", "CPU time",
+                "Best out-of-fold loss over the run", "Wall time", "CPU time",
                 "Peak memory", "Association with the target"}),
     ("regression", {"Predicted against actual", "Residuals", "Residual distribution"}),
 ])

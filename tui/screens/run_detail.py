@@ -180,7 +180,7 @@ class RunDetailScreen(Screen[None]):
     def show_charts(self, detail: RunDetail) -> None:
         series = detail.charts
         charts.steps(self.query_one("#search-chart", PlotextPlot), series.best_so_far.x,
-                     series.best_so_far.y, "Best validation loss over the search",
+                     series.best_so_far.y, "Best out-of-fold loss over the run",
                      "seconds", points=(series.trials.x, series.trials.y))
         quality = self.query_one("#quality-chart", PlotextPlot)
         if detail.task == "regression":
