@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from flows.console import SEVERITY_STYLE, err, fmt, json_safe, load_settings, out
+from flows.core.cleaning import duplicates_note
 from flows.core.store import Catalog
 
 analysis_app = typer.Typer()
@@ -42,7 +43,8 @@ def profile(
     with err.status(f"Analysing {dataset.rows:,} rows…"):
         found = profile_snapshot(dataset.snapshot_path, target, seed,
                                  int(dataset.report.get("duplicates_dropped", 0)),
-                                 dataset.spellings(target) if target else None)
+                                 dataset.spellings(target) if target else None,
+                                 int(dataset.report.get("duplicates_kept", 0)))
     with err.status("Writing the report…"):
         path = write_data_report(found, dataset, data_report_path(settings.reports_dir,
                                                                   dataset, target))
@@ -88,7 +90,7 @@ def _print_profile(found: dict[str, Any]) -> None:
     dataset = found["dataset"]
     out.print(f"[bold]{dataset['rows']:,}[/] rows × [bold]{dataset['columns']}[/] columns · "
               f"{dataset['missing_cells']:,} missing cells · "
-              f"{dataset['duplicates_dropped']:,} duplicate rows dropped · analysed in "
+              f"{duplicates_note(dataset)} · analysed in "
               f"{dataset['analysis_s']:.1f} s")
     table = Table("column", "kind", "missing", "distinct", "mean", "most frequent",
                   title="Columns")

@@ -30,6 +30,7 @@ from flows.console import (
     process_started,
     run_flow,
 )
+from flows.core.cleaning import duplicates_note
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
 from flows.core.store import Catalog
@@ -385,7 +386,7 @@ def server_stop() -> None:
 def _print_ingest_report(report: dict[str, Any]) -> None:
     table = Table("column", "type", "missing", "typed from text", "distinct", "note",
                   title=f"Ingest report · {report['rows_read']} rows read, "
-                        f"{report['duplicates_dropped']} duplicate rows dropped")
+                        f"{duplicates_note(report)}")
     for column in report["columns"]:
         table.add_row(column["name"], column["dtype"], str(column["missing"]),
                       column["inferred_from_text"] or "",
@@ -423,6 +424,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
                   "balanced class weights")
     if summary["duplicates_dropped"]:
         out.print(f"[yellow]dropped[/] {summary['duplicates_dropped']} exact duplicate rows")
+    if summary.get("duplicates_kept"):
+        out.print(f"[yellow]kept[/] {summary['duplicates_kept']} rows that exactly repeat "
+                  "another: no column identifies records, so they count as observations")
     if summary["dropped_single_row_classes"]:
         out.print(f"[yellow]dropped[/] the rows of classes seen only once: "
                   f"{', '.join(summary['dropped_single_row_classes'])}")

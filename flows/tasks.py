@@ -50,7 +50,8 @@ def profile_dataset(catalog_path: Path, dataset: DatasetRef, target: str | None,
         return stored
     return profile.profile_snapshot(Path(dataset.snapshot_path), target, seed,
                                     int(dataset.report.get("duplicates_dropped", 0)),
-                                    dataset.spellings(target) if target else None)
+                                    dataset.spellings(target) if target else None,
+                                    int(dataset.report.get("duplicates_kept", 0)))
 
 
 @task(name="report", cache_policy=NO_CACHE)

@@ -257,6 +257,7 @@ def _summary(record: RunRecord, release_file: Path, prepared: PreparedData) -> d
         "dataset_hash": record.dataset.content_hash,
         "rows": record.dataset.rows,
         "duplicates_dropped": record.dataset.report.get("duplicates_dropped", 0),
+        "duplicates_kept": record.dataset.report.get("duplicates_kept", 0),
         "target": record.target,
         "task": record.task.value,
         "main_metric": record.main_metric,

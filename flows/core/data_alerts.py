@@ -38,18 +38,28 @@ def data_alerts(profile: dict[str, Any], sample: pl.DataFrame, seed: int) -> lis
     found: list[dict[str, Any]] = []
     for column in columns.values():
         found += _column_alerts(column, dataset["rows"], is_target=column["name"] == target)
-    duplicates = dataset.get("duplicates_dropped", 0)
-    if duplicates:
-        share = duplicates / (dataset["rows"] + duplicates)
-        found.append(alert("duplicates", "warning" if share >= DUPLICATES_WARNING else "info",
-                           None, share, DUPLICATES_WARNING,
-                           f"{duplicates:,} repeated rows were dropped at ingest"))
+    found += _duplicates(dataset)
     found += _imbalance(dataset)
     found += _correlated_pairs(profile["associations"], target)
     if target is not None and dataset.get("task") in ("binary", "multiclass", "regression"):
         found += _leaks(sample, target, Task(dataset["task"]), columns, seed)
     return sorted(found, key=lambda a: (SEVERITY_ORDER[a["severity"]], a["kind"],
                                         str(a["column"])))
+
+
+def _duplicates(dataset: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows that exactly repeat an earlier one: dropped at ingest as copies of an identified
+    record, or kept as observations (see flows/core/cleaning.py)."""
+    dropped, kept = dataset.get("duplicates_dropped", 0), dataset.get("duplicates_kept", 0)
+    if not dropped and not kept:
+        return []
+    share = (dropped or kept) / (dataset["rows"] + dropped)
+    message = (f"{dropped:,} repeated rows were dropped at ingest" if dropped else
+               f"{kept:,} rows exactly repeat an earlier row; kept as observations, since no "
+               f"column identifies records. Copies of one row can sit on both sides of the "
+               f"test split: if they are accidental, metrics read optimistic")
+    return [alert("duplicates", "warning" if share >= DUPLICATES_WARNING else "info", None,
+                  share, DUPLICATES_WARNING, message)]
 
 
 def alert(kind: str, severity: str, column: str | None, value: float | None,

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from flows.core import charts
+from flows.core.cleaning import duplicates_note
 from flows.core.html_page import (
     alerts_table,
     cards,
@@ -71,7 +72,7 @@ def _overview(profile: dict[str, Any]) -> str:
     return cards([
         ("rows", f"{dataset['rows']:,}"), ("columns", dataset["columns"]),
         ("missing cells", f"{dataset['missing_cells'] / cells:.1%}" if cells else "-"),
-        ("duplicate rows dropped", f"{dataset['duplicates_dropped']:,}"),
+        ("duplicate rows", duplicates_note(dataset).replace(" duplicate rows", "")),
         ("in memory (estimate)", size(dataset["memory_bytes"])),
         ("Parquet snapshot", size(dataset["file_bytes"])),
         ("alerts: critical / warning / info",

@@ -45,7 +45,8 @@ NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYIN
 
 def profile_snapshot(path: Path, target: str | None = None, seed: int = 0,
                      duplicates_dropped: int = 0,
-                     spellings: Mapping[str, str] | None = None) -> dict[str, Any]:
+                     spellings: Mapping[str, str] | None = None,
+                     duplicates_kept: int = 0) -> dict[str, Any]:
     """The analysis of one snapshot, JSON-ready: ``dataset``, ``columns`` (name -> stats),
     ``associations``, ``target_association``, ``alerts`` and ``notes`` on what is estimated.
     The class balance names the target's classes as the source wrote them (``spellings``:
@@ -66,6 +67,7 @@ def profile_snapshot(path: Path, target: str | None = None, seed: int = 0,
     kinds_now = {name: column["kind"] for name, column in columns.items()}
     dataset = {
         "rows": rows, "columns": len(columns), "duplicates_dropped": duplicates_dropped,
+        "duplicates_kept": duplicates_kept,
         "file_bytes": path.stat().st_size,
         "memory_bytes": _memory_estimate(columns, rows),
         "missing_cells": sum(c["missing"] for c in columns.values()),

@@ -27,10 +27,11 @@ def clean(rows: int = ROWS) -> pl.DataFrame:
 
 
 def alerts(tmp_path: Path, data: pl.DataFrame, target: str | None = "label",
-           duplicates: int = 0) -> list[dict[str, Any]]:
+           duplicates: int = 0, kept: int = 0) -> list[dict[str, Any]]:
     path = tmp_path / "data.parquet"
     data.write_parquet(path)
-    return profile_snapshot(path, target, seed=0, duplicates_dropped=duplicates)["alerts"]
+    return profile_snapshot(path, target, seed=0, duplicates_dropped=duplicates,
+                            duplicates_kept=kept)["alerts"]
 
 
 def kinds(found: list[dict[str, Any]]) -> set[tuple[str, str | None]]:
@@ -77,6 +78,13 @@ def test_duplicates_dropped_at_ingest_are_reported(tmp_path: Path) -> None:
     found = [a for a in alerts(tmp_path, clean(), duplicates=60) if a["kind"] == "duplicates"]
     assert found[0]["severity"] == "warning"  # 60 of 660 rows: above 5%
     assert "60 repeated rows" in found[0]["message"]
+
+
+def test_duplicates_kept_at_ingest_are_reported_with_what_they_mean(tmp_path: Path) -> None:
+    found = [a for a in alerts(tmp_path, clean(), kept=20) if a["kind"] == "duplicates"]
+    assert found[0]["severity"] == "info"  # 20 of 600 rows: below 5%
+    assert "20 rows exactly repeat" in found[0]["message"]
+    assert "kept as observations" in found[0]["message"]
 
 
 def test_imbalance_fires_on_a_rare_class(tmp_path: Path) -> None:

@@ -45,8 +45,23 @@ def test_ingest_drops_exact_duplicates_keeping_order_and_reports(tmp_path: Path)
     assert snapshot.rows() == [(3, "x"), (1, "y"), (2, None)]
     report = result.dataset.report
     assert report["rows_read"] == 5 and report["rows"] == 3 and report["duplicates_dropped"] == 2
+    assert report["identifier"] == "a" and report["duplicates_kept"] == 0
     columns = {c["name"]: c for c in report["columns"]}
     assert columns["b"]["missing"] == 1 and "?" in report["missing_tokens"]
+
+
+def test_repeated_rows_without_an_identifying_column_are_kept_as_observations(
+        tmp_path: Path) -> None:
+    # One feature vector seen four times with two outcomes, as in the shared mammography
+    # table: dropping the repeats would turn its 25% positives into 50%.
+    rows = ["0.5,1,b", "0.5,1,b", "0.5,1,m", "0.5,1,b", "0.7,1,b", "0.5,2,b"]
+    source = write(tmp_path / "t.csv", "x,k,label\n" + "\n".join(rows) + "\n")
+    result = ingest_file(source, tmp_path / "d")
+    snapshot = pl.read_parquet(result.dataset.snapshot_path)
+    assert snapshot["label"].to_list() == ["b", "b", "m", "b", "b", "b"]
+    report = result.dataset.report
+    assert (report["rows"], report["duplicates_dropped"], report["duplicates_kept"]) == (6, 0, 2)
+    assert report["identifier"] is None
 
 
 def test_delimiter_quoting_and_latin1_are_sniffed(tmp_path: Path) -> None:

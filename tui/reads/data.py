@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flows.core.cleaning import duplicates_note
 from flows.core.store import Catalog
 
 SHORT_HASH = 12
@@ -59,8 +60,8 @@ def facts(profile: dict[str, Any]) -> list[str]:
     lines = [f"{rows:,} rows × {columns} columns · {missing / cells if cells else 0:.1%} "
              "missing · alerts: " + (", ".join(f"{n} {s}" for s, n in counts.items() if n)
                                      or "none")]
-    if dataset.get("duplicates_dropped"):
-        lines[0] += f" · {dataset['duplicates_dropped']:,} repeated rows dropped"
+    if dataset.get("duplicates_dropped") or dataset.get("duplicates_kept"):
+        lines[0] += f" · {duplicates_note(dataset)}"
     target = dataset.get("target")
     if target:
         line = f"target {target} ({dataset.get('task', '?')})"
