@@ -79,15 +79,15 @@ class FittedModel:
         compiled record path (see COMPILED_MAX_ROWS), more the fitted pipeline."""
         compiled = self.compiled_path if len(features) <= COMPILED_MAX_ROWS else None
         if compiled is not None:
-            outputs, _ = compiled.outputs(features[list(self.input_schema)].to_dict("records"))
+            columns = list(self.input_schema)
+            outputs, _ = compiled.outputs(few_records(
+                features if list(features.columns) == columns else features[columns]))
         else:
             outputs = self.outputs(self.pipeline.named_steps["prepare"].transform(
                 features[list(self.input_schema)]))
-        out = pd.DataFrame({"prediction": self.labels(outputs)})
-        if self.task.is_classification:
-            for index, name in enumerate(self.class_names):
-                out[name] = outputs[:, index]
-        return out
+        probabilities = {name: outputs[:, index] for index, name in enumerate(self.class_names)} \
+            if self.task.is_classification else {}
+        return pd.DataFrame({"prediction": self.labels(outputs)} | probabilities)
 
     def frame_from_records(self, records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Validate JSON-like records against the training schema and build a frame."""
@@ -101,10 +101,14 @@ class FittedModel:
             raise InputValidationError(
                 f"missing required field(s): {', '.join(missing)}",
                 "send every field the model was trained on (a null value is allowed)")
-        if len(frame) <= COMPILED_MAX_ROWS:  # pandas costs ~0.4 ms a column per operation
-            return pd.DataFrame({column: pd.Series(
-                coerce_values(frame[column].tolist(), column, kind), index=frame.index,
-                dtype=_DTYPES.get(kind, object)) for column, kind in self.input_schema.items()})
+        if len(frame) <= COMPILED_MAX_ROWS:  # pandas costs ~40 us a column per operation
+            positions = frame.columns.get_indexer(list(self.input_schema))
+            values = frame.to_numpy(dtype=object)[:, positions].T.tolist()
+            return pd.DataFrame({column: _column(coerce_values(column_values, column, kind),
+                                                 kind, frame.index)
+                                 for (column, kind), column_values
+                                 in zip(self.input_schema.items(), values, strict=True)},
+                                index=frame.index)
         out = pd.DataFrame(index=frame.index)
         for column, kind in self.input_schema.items():
             out[column] = coerce_column(frame[column], column, kind)
@@ -175,6 +179,23 @@ def check_records(records: Sequence[Mapping[str, Any]]) -> None:
         if not isinstance(record, Mapping):
             raise InputValidationError(f"record {index} is not an object",
                                        "send each record as a JSON object of field: value")
+
+
+def _column(values: list[Any], kind: str, index: pd.Index) -> Any:
+    """A column's coerced values in its training dtype: numbers as an array (the quickest
+    for pandas to take), others as a Series, which keeps ``object`` (pandas 3 would turn an
+    array of text into its string dtype, with NaN for None)."""
+    if kind == "number":
+        return np.asarray(values, dtype=float)
+    return pd.Series(values, index=index, dtype=_DTYPES.get(kind, object))
+
+
+def few_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A few rows as dicts of plain Python values, like ``DataFrame.to_dict("records")``
+    at a tenth of its cost (which was 2 ms for one row of 49 columns)."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, row, strict=True))
+            for row in frame.to_numpy(dtype=object).tolist()]
 
 
 def coerce_values(values: list[Any], column: str, kind: str) -> list[Any]:

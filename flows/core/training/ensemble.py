@@ -114,6 +114,9 @@ class Integration:
     latency_ms: dict[str, float]
     """Single-row prediction latency of each option."""
     reason: str
+    caller_ms: float | None = None
+    """The assembled model's single-row latency as a caller waits for it (validation and
+    the answer's frame included), where it was measured."""
 
     def validation_output(self, candidates: Sequence[Candidate], task: Task,
                           n_classes: int) -> np.ndarray:
@@ -137,7 +140,8 @@ class Integration:
     def as_dict(self, candidates: Sequence[Candidate]) -> dict[str, Any]:
         return {"kind": self.kind, "members": [candidates[i].name for i in self.members],
                 "weights": list(self.weights), "validation_loss": self.losses,
-                "latency_ms_1_row": self.latency_ms, "reason": self.reason,
+                "latency_ms_1_row": self.latency_ms, "caller_ms_1_row": self.caller_ms,
+                "reason": self.reason,
                 "candidates": {c.name: {"learner": c.learner, "origin": c.config.origin,
                                         "validation_loss": self.losses[c.name],
                                         "fit_s": c.fit_s, "latency_ms": c.latency_ms,
