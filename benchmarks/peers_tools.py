@@ -208,7 +208,9 @@ def internal_figures(summary: dict[str, Any]) -> dict[str, Any]:
     """From the run's JSON summary: its scores on its own held-out part of train.csv, where
     its time went, what it left out (read leniently: the summary's shape may move)."""
     metric = summary.get("main_metric")
+    integration = summary.get("integration", {})
     return {"main_metric": metric,
+            "choice": integration.get("reason"), "caller_ms": integration.get("caller_ms_1_row"),
             "model": summary.get("metrics", {}).get(metric),
             "baselines": {role: b.get("metrics", {}).get(metric)
                           for role, b in summary.get("baselines", {}).items()},

@@ -153,16 +153,19 @@ def _integrate(fitting: Fitting, data: Matrix, y_scored: np.ndarray, prepared: P
                clock: Clock) -> tuple[Integration, FittedModel]:
     """The chosen model, assembled. With a clock and prefer balanced or fast, its single-row
     latency is then measured as a caller waits for it (the members' own latencies add up to
-    less); over BALANCED_LATENCY_MS, the choice is made again with the excess counted as
-    overhead, at most LATENCY_RECHOICES times."""
+    less); over BALANCED_LATENCY_MS, the choice is made again with every member's latency
+    scaled by what the assembled model cost over its estimate (the excess grows with the
+    members: each adds its wrappers and fold calls), at most LATENCY_RECHOICES times."""
     timed = not clock.counted
     probe = as_model(prepared, fitting.candidates[0].estimator(data), "probe", version)
     overhead = preparation_ms(probe, prepared.split.x_test) if timed else 0.0
     notes: list[str] = []
+    scale = 1.0
     attempts = LATENCY_RECHOICES + 1 if timed and options.prefer != "accurate" else 1
     for attempt in range(1, attempts + 1):
         integration = integrate(fitting.candidates, y_scored, data.task, metric,
-                                options.prefer, options.seed, overhead, timed=timed)
+                                options.prefer, options.seed, overhead, timed=timed,
+                                latency_scale=scale)
         chosen = [fitting.candidates[i] for i in integration.members]
         model = as_model(prepared, integration.estimator([c.estimator(data) for c in chosen],
                                                          data.task, data.n_classes),
@@ -176,7 +179,8 @@ def _integrate(fitting: Fitting, data: Matrix, y_scored: np.ndarray, prepared: P
             break
         notes.append(f"{model.learner} answered one row in {waited:.1f} ms as a caller waits "
                      f"for it, over {BALANCED_LATENCY_MS:g} ms: chosen again")
-        overhead += waited - integration.latency_ms[integration.kind]
+        estimate = integration.latency_ms[integration.kind]
+        scale *= max(1.0, (waited - overhead) / max(estimate - overhead, 1e-3))
     return integration, model
 
 

@@ -151,17 +151,18 @@ class Integration:
 
 def integrate(candidates: Sequence[Candidate], y_valid: np.ndarray, task: Task, metric: str,
               prefer: Prefer, seed: int, overhead_ms: float = 0.0,
-              timed: bool = True) -> Integration:
+              timed: bool = True, latency_scale: float = 1.0) -> Integration:
     """Choose between the best single candidate, a blend and a stack (see module doc).
     ``overhead_ms`` is what every prediction costs before a model runs (preprocessing): the
     latencies weighed are what a caller waits for. With ``prefer`` balanced (and fast), the
     model answers one row within BALANCED_LATENCY_MS: the best candidate that does, and
     ensembles of members whose latencies add up to it (the quickest candidate when none
-    does). Without
+    does). ``latency_scale`` corrects the candidates' measured latencies (what an assembled
+    model was measured to cost over their sum). Without
     ``timed`` (a run with a model count, which must not depend on the clock) no measured time
     decides: balanced weighs loss alone, and fast takes the model with the fewest trees."""
     preds = [c.oof for c in candidates]
-    measured = [c.latency_ms["1_row"] for c in candidates]
+    measured = [latency_scale * c.latency_ms["1_row"] for c in candidates]
     costs = measured
     losses = {c.name: loss(metric, y_valid, p) for c, p in zip(candidates, preds, strict=True)}
     ranked = sorted(range(len(candidates)), key=lambda i: losses[candidates[i].name])
