@@ -13,8 +13,6 @@ import math
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
-import numpy as np
-
 FILL = "#3b6ea5"
 FONT = "DejaVu Sans, Arial, sans-serif"
 TITLE_BAND = 20.0
@@ -43,7 +41,7 @@ def histogram_svg(edges: Sequence[float], counts: Sequence[float], title: str, x
                            stroke=True))
     parts.append(_x_axis(box, [(x_of(t), _tick(t)) for t in nice_ticks(low, high)
                                if low <= t <= high]))
-    parts.append(_labels(box, x_label, "count", width))
+    parts.append(_labels(box, x_label, "count"))
     return _document(title, width, height, parts)
 
 
@@ -65,7 +63,7 @@ def bars_svg(names: Sequence[str], values: Sequence[float], title: str, horizont
             parts.append(_rect(index, start, top, end - start, slot * 0.7))
             parts.append(_text(box.left - 4, top + slot * 0.35 + 2.5, name, anchor="end"))
         parts.append(_x_axis(box, [(x_of(t), _tick(t)) for t in ticks]))
-        parts.append(_labels(box, value_label, "", width))
+        parts.append(_labels(box, value_label, ""))
         return _document(title, width, height, parts)
     tilt = max(map(len, names)) > 4
     bottom = TICK_BAND + (CHAR_WIDTH * 0.85 * max(map(len, names)) if tilt else 0)
@@ -82,12 +80,12 @@ def bars_svg(names: Sequence[str], values: Sequence[float], title: str, horizont
                            rotate=-60 if tilt else 0))
     parts.append(f'<line x1="{box.left:.1f}" y1="{box.bottom:.1f}" x2="{box.right:.1f}" '
                  f'y2="{box.bottom:.1f}" stroke="#999999" stroke-width="0.8"/>')
-    parts.append(_labels(box, "", value_label, width))
+    parts.append(_labels(box, "", value_label))
     return _document(title, width, height, parts)
 
 
 def nice_ticks(low: float, high: float, most: int = 6) -> list[float]:
-    """Round tick values (1, 2 or 5 times a power of ten apart) covering ``low``..``high``."""
+    """Round tick values (1, 2, 2.5 or 5 times a power of ten apart) covering ``low``..``high``."""
     if not math.isfinite(low) or not math.isfinite(high):
         return [0.0, 1.0]
     span = high - low if high > low else max(abs(high), 1.0)
@@ -165,7 +163,7 @@ def _x_axis(box: _Box, ticks: Sequence[tuple[float, str]]) -> str:
                           for x, label in ticks)
 
 
-def _labels(box: _Box, x_label: str, y_label: str, width: float) -> str:
+def _labels(box: _Box, x_label: str, y_label: str) -> str:
     parts = []
     if x_label:
         parts.append(f'<text x="{(box.left + box.right) / 2:.1f}" y="{box.bottom + 22:.1f}" '
@@ -187,4 +185,4 @@ def _tick(value: float) -> str:
         return f"{value / 1e6:g}M"
     if magnitude >= 1e4:
         return f"{value / 1e3:g}k"
-    return f"{float(np.round(value, 10)):g}"
+    return f"{round(value, 10):g}"

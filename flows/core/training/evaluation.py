@@ -4,7 +4,7 @@ metrics, bootstrap intervals, importances, latency, and the rows the report draw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -104,8 +104,7 @@ def preparation_ms(model: FittedModel, features: pd.DataFrame) -> float:
 def pipeline_latency_ms(model: FittedModel, features: pd.DataFrame) -> dict[str, float]:
     """What a caller waits for, raw rows in, validated, and labelled predictions out: one
     row, and a batch of 1,000."""
-    return timed_latency(lambda rows: model.predict_frame(model.validate_frame(rows)),
-                         _single_rows(features),
+    return timed_latency(_as_caller(model), _single_rows(features),
                          features.sample(n=1000, replace=True, random_state=0))
 
 
@@ -114,8 +113,11 @@ def caller_ms(model: FittedModel, features: pd.DataFrame) -> float:
     keep, measured on the assembled model as a caller uses it (the members' own latencies
     do not add up to it: wrappers, validation and the answer's frame cost too)."""
     rows = _single_rows(features)
-    return timed_latency(lambda row: model.predict_frame(model.validate_frame(row)), rows,
-                         rows[0])["1_row"]
+    return timed_latency(_as_caller(model), rows, rows[0])["1_row"]
+
+
+def _as_caller(model: FittedModel) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    return lambda rows: model.predict_frame(model.validate_frame(rows))
 
 
 def _single_rows(features: pd.DataFrame) -> list[pd.DataFrame]:
