@@ -96,9 +96,12 @@ def slices_trained(url: str, flow_run_ids: list[str]) -> dict[str, list[str]]:
 
 
 def test_a_remote_run_spreads_its_slices_over_two_workers(cluster: tuple[Settings, str]) -> None:
+    """A budget, not a model count: each slice then trains for its share of it (~20 s and
+    ~10 s), longer than a worker takes to start its flow run even on a loaded machine, so the
+    first worker cannot finish one slice and take the other before the second has started."""
     settings, url = cluster
     process = autopipe(settings, "run", str(SAMPLES / "titanic.csv"), "--target", "survived",
-                       "--max-models", "2", "--slice-by", "sex", "--min-slice-rows", "100",
+                       "--budget", "30", "--slice-by", "sex", "--min-slice-rows", "100",
                        "--remote", "--json")
     stdout, stderr = process.communicate(timeout=600)
     assert process.returncode == 0, stderr
