@@ -90,6 +90,29 @@ def test_balanced_refuses_a_much_slower_ensemble_for_a_small_gain() -> None:
     assert balanced.latency_ms["single"] < accurate.latency_ms[accurate.kind]
 
 
+def noisy_views(noise: tuple[float, float]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Two independently noisy copies of the true probabilities: averaging them helps."""
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.05, 0.95, 4000)
+    y = (rng.uniform(size=4000) < p).astype(int)
+    views = [np.clip(p + rng.normal(0, s, 4000), 0.02, 0.98) for s in noise]
+    return [np.column_stack([1 - q, q]) for q in views], y
+
+
+def test_balanced_pays_for_an_ensemble_by_the_milliseconds_it_adds_not_its_slowdown() -> None:
+    (quick, slow), y = noisy_views((0.1, 0.11))
+    kept = integrate([candidate("quick", quick, 0.05), candidate("slow", slow, 6.0)], y,
+                     Task.BINARY, "log_loss", "balanced", seed=0)
+    # ~2.6% better for 6 ms more: worth it, although 120x slower than the quick model
+    assert kept.kind in {"blend", "stack"}
+    assert "for 6.0 ms more per row" in kept.reason
+    (quick, slow), y = noisy_views((0.05, 0.1))  # ~0.25% better: not for 6 ms
+    refused = integrate([candidate("quick", quick, 0.05), candidate("slow", slow, 6.0)], y,
+                        Task.BINARY, "log_loss", "balanced", seed=0)
+    assert refused.kind == "single" and refused.members == (0,)
+    assert "adds 6.0 ms" in refused.reason and "0.1% per ms" in refused.reason
+
+
 def test_fast_takes_the_quickest_model_close_to_the_best() -> None:
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)
