@@ -32,8 +32,8 @@ COPY (
 CONTENDERS = {
     "autopipe profile + report": """
 from pathlib import Path
-from flows.core.profile import profile_snapshot
-from flows.core.data_report import data_report_html
+from flows.core.data.profile import profile_snapshot
+from flows.core.reports.data import data_report_html
 found = profile_snapshot(Path(PATH), "target", 0)
 html = data_report_html(found, "bench", "0" * 64)
 Path(OUT).joinpath("report.html").write_text(html)
@@ -41,7 +41,7 @@ print("EXTRA", len(html), found["dataset"]["analysis_s"])
 """,
     "autopipe profile (no report)": """
 from pathlib import Path
-from flows.core.profile import profile_snapshot
+from flows.core.data.profile import profile_snapshot
 profile_snapshot(Path(PATH), "target", 0)
 """,
     "duckdb aggregation (bare)": """

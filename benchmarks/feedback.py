@@ -56,8 +56,8 @@ def log_traffic(home: Path, version_path: Path, version: str, live: pd.DataFrame
                 batch: int = 100) -> list[dict[str, Any]]:
     """Answer live rows with the champion in-process and log them as the service does;
     (request id, index) per row, in order."""
-    from bentos.prediction_log import PredictionLog
-    from flows.core.model import load_model
+    from flows.core.registry.model import load_model
+    from flows.core.serving.prediction_log import PredictionLog
 
     model = load_model(version_path)
     log = PredictionLog(home / "logs" / "predictions")
@@ -79,8 +79,8 @@ def score(home: Path, version: str, evaluation: pd.DataFrame) -> dict[str, float
     from sklearn.metrics import accuracy_score, roc_auc_score
 
     from flows.core.config import Settings
-    from flows.core.model import load_model
-    from flows.core.store import Catalog
+    from flows.core.registry.model import load_model
+    from flows.core.store.catalog import Catalog
 
     os.environ["AUTOPIPE_HOME"] = str(home)
     model = load_model(Catalog(Settings().catalog_path).model(version).artifact_path)

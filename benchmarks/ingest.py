@@ -23,8 +23,8 @@ from measure import measure
 READERS = {
     "autopipe ingest": """
 from pathlib import Path
-from flows.core.ingest import ingest
-from flows.core.sources import parse_source
+from flows.core.data.ingest import ingest
+from flows.core.data.sources import parse_source
 result = ingest(parse_source(PATH), Path(OUT) / "datasets")
 print(result.dataset.rows)
 """,

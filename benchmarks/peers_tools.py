@@ -63,7 +63,7 @@ AUTOPIPE_LATENCY = """
 import json, statistics, sys, time
 from pathlib import Path
 import pandas as pd
-from flows.core.model import load_model
+from flows.core.registry.model import load_model
 home, version, test, target, calls = sys.argv[1:6]
 model = load_model(Path(home) / "models" / version)
 row = pd.read_csv(test).drop(columns=[target]).iloc[[0]]

@@ -25,14 +25,14 @@ from typing import Any
 
 from peers_data import DATASETS, Dataset, load, split
 
-from flows.core.ingest import read_table
-from flows.core.losses import loss, search_metric
+from flows.core.data.ingest import read_table
+from flows.core.preparation.prepared import prepare_training
 from flows.core.training.bagging import Candidate, fit_bag
 from flows.core.training.ensemble import greedy_loss
 from flows.core.training.folds import plan_folds
 from flows.core.training.learners import Matrix, fit_threads
+from flows.core.training.losses import loss, search_metric
 from flows.core.training.portfolio import build_portfolio
-from flows.core.training.prepared import prepare_training
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 

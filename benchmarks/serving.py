@@ -90,7 +90,7 @@ def percentile(values: list[float], share: float) -> float:
 def in_process_floor(home: Path) -> dict[str, Any]:
     """Milliseconds for validate + predict of one record (median) and of 1,000 records, on
     the service's own (compiled) path and through the pandas + scikit-learn pipeline."""
-    from flows.core.live_release import LiveRelease
+    from flows.core.serving.live_release import LiveRelease
 
     served = LiveRelease(home / "releases" / "titanic.json").current()
     model = served.model_for(None)[1]
@@ -123,9 +123,9 @@ def main() -> None:
 
     os.environ["AUTOPIPE_HOME"] = str(home)
     from flows.core.config import Settings
-    from flows.environment import apply
-    from flows.local_server import free_port
-    from flows.serving import start_service, stop_service, wait_ready
+    from flows.server.environment import apply
+    from flows.server.local_server import free_port
+    from flows.server.service import start_service, stop_service, wait_ready
 
     ensure_model(home, args.prefer)
     settings = Settings()

@@ -20,9 +20,9 @@ from bentoml._internal.bento.build_config import BentoEnvSchema
 from bentoml.exceptions import BentoMLException
 
 from flows.core.errors import ServerError
-from flows.core.registry import model_version_slug, read_card
-from flows.core.release import release_document
-from flows.core.store import Catalog
+from flows.core.registry.artifacts import model_version_slug, read_card
+from flows.core.registry.release import release_document
+from flows.core.store.catalog import Catalog
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_PACKAGES = ("bentoml", "flaml", "catboost", "lightgbm", "xgboost", "scikit-learn",

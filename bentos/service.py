@@ -22,12 +22,12 @@ from bentoml.exceptions import InvalidArgument
 from threadpoolctl import threadpool_limits
 
 from bentos.json_only import JsonOnly
-from bentos.prediction_log import PredictionLog
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
-from flows.core.explain import contributions
-from flows.core.live_release import LiveRelease, Route
-from flows.core.model import FittedModel
+from flows.core.evaluation.explain import contributions
+from flows.core.registry.model import FittedModel
+from flows.core.serving.live_release import LiveRelease, Route
+from flows.core.serving.prediction_log import PredictionLog
 
 RELEASE_FILE = os.environ.get("AUTOPIPE_RELEASE", "release/release.json")
 MAX_RECORDS = 10_000

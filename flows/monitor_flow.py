@@ -9,7 +9,7 @@ from typing import Any
 from prefect import flow
 
 from flows.core.config import Settings
-from flows.core.monitor import monitor_home
+from flows.core.monitoring.monitor import monitor_home
 
 
 @flow(name="monitor")

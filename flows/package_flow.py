@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows import environment
 from flows.core.config import Settings
-from flows.core.store import Catalog
+from flows.core.store.catalog import Catalog
+from flows.server import environment
 
 
 @flow(name="package")

@@ -16,22 +16,22 @@ from typing import Any
 import polars as pl
 from prefect import flow
 
-from flows.core import registry
 from flows.core.config import Settings
-from flows.core.error_analysis import correction_analysis
-from flows.core.feedback_report import feedback_report_html
-from flows.core.ingest import read_snapshot
-from flows.core.model import load_model
-from flows.core.release import make_champion
-from flows.core.reports import write_html
-from flows.core.retraining import (
+from flows.core.data.ingest import read_snapshot
+from flows.core.monitoring.error_analysis import correction_analysis
+from flows.core.monitoring.retraining import (
     feedback_table,
     judge,
     require_feedback,
     split_fresh,
     training_table,
 )
-from flows.core.store import Catalog
+from flows.core.registry import artifacts as registry
+from flows.core.registry.model import load_model
+from flows.core.registry.release import make_champion
+from flows.core.reports.feedback import feedback_report_html
+from flows.core.reports.files import write_html
+from flows.core.store.catalog import Catalog
 from flows.train_flow import train
 
 

@@ -11,7 +11,8 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows.core.config import Settings
-from flows.slice_jobs import (
+from flows.server.slice_dispatch import train_slice
+from flows.server.slice_jobs import (
     check_same_code,
     claimed_jobs,
     error_path,
@@ -19,7 +20,6 @@ from flows.slice_jobs import (
     read_pickle,
     write_pickle,
 )
-from flows.slicing import train_slice
 
 
 @flow(name="train-slice")

@@ -16,14 +16,17 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 
-from flows.core import ingest, profile, registry, release, reports
-from flows.core.embeddings import TextFeatures
+from flows.core.data import ingest, profile
 from flows.core.errors import AutopipeError
-from flows.core.model import FittedModel
 from flows.core.pipeline import fit
 from flows.core.pipeline.budget import Clock
-from flows.core.store import Catalog
-from flows.core.training import prepared
+from flows.core.preparation import prepared
+from flows.core.preparation.embeddings import TextFeatures
+from flows.core.registry import artifacts as registry
+from flows.core.registry import release
+from flows.core.registry.model import FittedModel
+from flows.core.reports import files as reports
+from flows.core.store.catalog import Catalog
 from flows.core.types import DatasetRef, RunRecord
 
 

@@ -20,27 +20,27 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from flows import tasks
-from flows.core import registry
-from flows.core.card import model_card_markdown
 from flows.core.config import Settings
-from flows.core.evaluate import MAIN_METRIC
-from flows.core.ingest import remove_snapshot, snapshot_files
-from flows.core.lineage import code_lineage
+from flows.core.data.ingest import remove_snapshot, snapshot_files
+from flows.core.data.slices import MIN_SLICE_ROWS, SlicePlan, plan_slices
+from flows.core.evaluation.held_out import held_out_predictions, reference_rows
+from flows.core.evaluation.metrics import MAIN_METRIC
 from flows.core.live_runs import LiveRun
 from flows.core.pipeline.budget import Clock
 from flows.core.pipeline.fit import FitOptions
 from flows.core.pipeline.slice import SliceOutcome
-from flows.core.policy import load_policy
-from flows.core.reports import data_report_path, write_summary
+from flows.core.policy.rules import load_policy
+from flows.core.preparation.prepared import PreparedData
+from flows.core.registry import artifacts as registry
+from flows.core.registry.card import model_card_markdown
+from flows.core.registry.lineage import code_lineage
+from flows.core.reports.files import data_report_path, write_summary
 from flows.core.resources import stage
-from flows.core.slices import MIN_SLICE_ROWS, SlicePlan, plan_slices
-from flows.core.store import GLOBAL_SLICE, Catalog
+from flows.core.store.catalog import GLOBAL_SLICE, Catalog
 from flows.core.training.ensemble import Prefer
-from flows.core.training.evaluation import held_out_predictions, reference_rows
 from flows.core.training.learners import Config
-from flows.core.training.prepared import PreparedData
 from flows.core.types import ModelRecord, RunRecord, SliceRecord, StageUsage
-from flows.slicing import train_slices
+from flows.server.slice_dispatch import train_slices
 
 
 @flow(name="train")

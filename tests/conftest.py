@@ -49,7 +49,7 @@ what they produce cannot flake with the machine's load)."""
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[str]:
     """A real local Prefect server for the session, started the way the CLI starts it."""
-    from flows.local_server import ensure_server, stop_server
+    from flows.server.local_server import ensure_server, stop_server
 
     home = SESSION_HOME / "prefect"
     url = ensure_server(home, SESSION_HOME / "logs" / "prefect-server.log")

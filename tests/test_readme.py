@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer.main
 
-from flows.cli import app
+from flows.cli.app import app
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

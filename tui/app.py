@@ -19,7 +19,7 @@ from textual.command import Hit, Hits, Provider
 from textual.screen import Screen
 
 from flows.core.config import Settings
-from flows.core.store import Catalog
+from flows.core.store.catalog import Catalog
 from tui.modals import HelpModal
 
 SCREENS = {

@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from flows.core.store import Catalog
+from flows.core.store.catalog import Catalog
 
 
 def fmt(value: float | None, digits: int = 4) -> str:

@@ -129,6 +129,10 @@ class SliceRecord:
     """Rules of the policy the slice model broke: it then does not serve the slice."""
 
 
+SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "blue"}
+"""How alerts of each severity are coloured in a terminal, by the CLI and the TUI alike."""
+
+
 @dataclass(frozen=True)
 class Alert:
     """A problem a person should look at; repeats of an open one update it."""

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from flows.core.config import Settings
-from flows.core.store import Catalog
-from flows.environment import tool_environment
-from flows.local_server import free_port
-from flows.serving import stop_service, wait_ready
+from flows.core.store.catalog import Catalog
+from flows.server.environment import tool_environment
+from flows.server.local_server import free_port
+from flows.server.service import stop_service, wait_ready
 from tests.bentos.test_service import expected, records
 
 
@@ -46,7 +46,7 @@ def test_the_bento_carries_the_release_its_models_and_pinned_requirements(
 @pytest.mark.slow
 def test_bentoml_serve_of_the_bento_answers_like_the_model(
         bento_tag: str, trained: dict[str, dict[str, Any]], tmp_path: Path) -> None:
-    from flows.core.model import load_model
+    from flows.core.registry.model import load_model
 
     port = free_port()
     bentoml_cli = Path(sys.executable).with_name("bentoml")
@@ -69,7 +69,7 @@ def test_bentoml_serve_of_the_bento_answers_like_the_model(
 
 def test_containerize_without_docker_says_so_and_prints_the_command(
         capsys: pytest.CaptureFixture[str]) -> None:
-    from flows.cli import run_cli
+    from flows.cli.app import run_cli
 
     code = run_cli(["containerize", "autopipe-titanic:v1"])
     err = capsys.readouterr().err

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from flows.core.config import Settings
-from flows.core.model import FittedModel, load_model
-from flows.core.store import Catalog
-from flows.local_server import free_port
-from flows.serving import start_service, stop_service, wait_ready
+from flows.core.registry.model import FittedModel, load_model
+from flows.core.store.catalog import Catalog
+from flows.server.local_server import free_port
+from flows.server.service import start_service, stop_service, wait_ready
 from tests.conftest import SAMPLES
 
 PASSENGERS = pd.read_csv(SAMPLES / "titanic.csv").drop(columns=["survived"]).head(25)

@@ -8,8 +8,9 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flows.core.release import read_release, write_release
-from flows.core.store import GLOBAL_SLICE, AliasChange, Catalog
+from flows.core.registry.release import read_release, write_release
+from flows.core.store.catalog import GLOBAL_SLICE, Catalog
+from flows.core.store.rows import AliasChange
 from tests.core.test_store import run_record
 
 

@@ -5,8 +5,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from flows.core.card import bootstrap_intervals, model_card_markdown
-from flows.core.evaluate import classification_metrics, regression_metrics
+from flows.core.evaluation.metrics import classification_metrics, regression_metrics
+from flows.core.registry.card import bootstrap_intervals, model_card_markdown
 from flows.core.types import Task
 
 

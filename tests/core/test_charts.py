@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from flows.core import charts
+from flows.core.reports import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 TITLE = 'Income < 10k & "rich" at $5 $'
@@ -144,7 +144,7 @@ def test_charts_are_deterministic_and_safe_to_draw_from_threads(
 
 
 def test_importing_the_module_does_not_import_matplotlib() -> None:
-    code = "import sys, flows.core.charts; print('matplotlib' in sys.modules)"
+    code = "import sys, flows.core.reports.charts; print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"

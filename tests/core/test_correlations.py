@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from flows.core.correlations import (
+from flows.core.data.correlations import (
     MAX_LEVELS,
     associations,
     category_codes,

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from flows.core.profile import profile_snapshot
+from flows.core.data.profile import profile_snapshot
 
 ROWS = 600
 

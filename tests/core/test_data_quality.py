@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from flows.core.data_quality import latency_percentiles, quality_issues
+from flows.core.monitoring.input_quality import latency_percentiles, quality_issues
 
 SCHEMA = {"amount": "number", "colour": "text", "name": "text"}
 

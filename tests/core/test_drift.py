@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.core.drift import Thresholds, feature_drift, psi
+from flows.core.monitoring.drift import Thresholds, feature_drift, psi
 
 SCHEMA = {"amount": "number", "colour": "text"}
 

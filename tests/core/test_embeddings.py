@@ -12,11 +12,15 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from flows.core import embeddings
-from flows.core.embeddings import SentenceEmbeddings, embeddings_available, resolve_text_features
 from flows.core.errors import AutopipeError
-from flows.core.training.evaluation import evaluate_model
-from flows.core.training.prepared import as_model, prepare_training
+from flows.core.evaluation.held_out import evaluate_model
+from flows.core.preparation import embeddings
+from flows.core.preparation.embeddings import (
+    SentenceEmbeddings,
+    embeddings_available,
+    resolve_text_features,
+)
+from flows.core.preparation.prepared import as_model, prepare_training
 
 SMS = Path(__file__).resolve().parents[1] / "data" / "sms_spam_600.csv"
 needs_extra = pytest.mark.skipif(not embeddings_available(),

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from flows.core.evaluate import classification_metrics, regression_metrics
+from flows.core.evaluation.metrics import classification_metrics, regression_metrics
 from flows.core.types import Task
 
 

@@ -16,9 +16,9 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
 from xgboost import XGBClassifier
 
-from flows.core import explain
-from flows.core.model import FittedModel
-from flows.core.training.prepared import PreparedData, as_model, prepare_training
+from flows.core.evaluation import explain
+from flows.core.preparation.prepared import PreparedData, as_model, prepare_training
+from flows.core.registry.model import FittedModel
 
 ROWS = 300
 TARGETS = {"binary": "label", "multiclass": "kind", "regression": "value"}

@@ -12,17 +12,17 @@ from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 
 from flows.core.config import FeedbackSettings
-from flows.core.error_analysis import correction_analysis
 from flows.core.errors import AutopipeError, SourceError
-from flows.core.feedback import (
+from flows.core.monitoring.error_analysis import correction_analysis
+from flows.core.monitoring.feedback import (
     LivePerformance,
     live_performance,
     performance_alert,
     read_labels_file,
 )
-from flows.core.model import FittedModel
-from flows.core.retraining import CORRECTED, feedback_table, split_fresh, training_table
-from flows.core.review import parse_label, review_candidates
+from flows.core.monitoring.retraining import CORRECTED, feedback_table, split_fresh, training_table
+from flows.core.monitoring.review import parse_label, review_candidates
+from flows.core.registry.model import FittedModel
 from flows.core.types import Task
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flows.core.imbalance import balancing_weights, class_balance
+from flows.core.preparation.imbalance import balancing_weights, class_balance
 
 
 def test_severe_imbalance_gets_balanced_weights() -> None:

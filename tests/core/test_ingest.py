@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from flows.core.data.ingest import check_source, ingest, read_table
+from flows.core.data.sources import parse_source
 from flows.core.errors import SchemaError, SourceError
-from flows.core.ingest import check_source, ingest, read_table
-from flows.core.sources import parse_source
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -193,7 +193,7 @@ def test_report_keeps_how_text_stored_otherwise_was_written(tmp_path: Path) -> N
 
 def test_written_forms_come_from_every_row_when_the_first_rows_miss_a_value(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("flows.core.cleaning.CANDIDATE_ROWS", 5)
+    monkeypatch.setattr("flows.core.data.cleaning.CANDIDATE_ROWS", 5)
     source = write(tmp_path / "t.csv", "x,y,z\n" + "".join(
         f"{i},{'No' if i < 10 else 'Yes'},{' a' if i < 10 else ' b'}\n" for i in range(14)))
     report = ingest_file(source, tmp_path / "d").dataset.report
@@ -203,7 +203,7 @@ def test_written_forms_come_from_every_row_when_the_first_rows_miss_a_value(
 
 def test_stored_booleans_and_many_valued_text_keep_no_written_forms(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("flows.core.cleaning.SPELLED_MAX_VALUES", 3)
+    monkeypatch.setattr("flows.core.data.cleaning.SPELLED_MAX_VALUES", 3)
     frame = pl.DataFrame({"flag": [True, False, True, False],
                           "few": [" a", " b", " a", " b"], "many": [" a", " b", " c", " d"]})
     frame.write_parquet(tmp_path / "t.parquet")

@@ -11,7 +11,7 @@ from pathlib import Path
 import flows.core
 
 FORBIDDEN = ("prefect", "textual", "bentoml")
-CORE_MODULES = sorted(f"flows.core.{m.name}" for m in pkgutil.iter_modules(flows.core.__path__))
+CORE_MODULES = sorted(m.name for m in pkgutil.walk_packages(flows.core.__path__, "flows.core."))
 
 
 def test_no_core_module_imports_a_front_end() -> None:
@@ -27,7 +27,7 @@ def test_no_core_module_imports_a_front_end() -> None:
     ])
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
-    assert len(CORE_MODULES) > 10
+    assert len(CORE_MODULES) > 60 and "flows.core.pipeline.fit" in CORE_MODULES
     assert result.stdout.strip() == ""
 
 
@@ -38,4 +38,4 @@ def test_import_linter_contract_holds() -> None:
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([command], cwd=root, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 kept, 0 broken" in result.stdout
+    assert "2 kept, 0 broken" in result.stdout

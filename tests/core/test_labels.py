@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from flows.core.ingest import ingest, read_snapshot
-from flows.core.labels import as_written, class_index, encode_labels
-from flows.core.model import FittedModel
-from flows.core.sources import parse_source
-from flows.core.training.prepared import as_model, prepare_training
+from flows.core.data.ingest import ingest, read_snapshot
+from flows.core.data.labels import as_written, class_index, encode_labels
+from flows.core.data.sources import parse_source
+from flows.core.preparation.prepared import as_model, prepare_training
+from flows.core.registry.model import FittedModel
 
 
 def trained(tmp_path: Path, negative: str, positive: str) -> tuple[FittedModel, Any]:

@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from flows.core.live_release import CHECK_EVERY_S, LiveRelease
+from flows.core.serving.live_release import CHECK_EVERY_S, LiveRelease
 from tests.core.test_model import small_model
 
 

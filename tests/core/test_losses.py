@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from flows.core.errors import AutopipeError
-from flows.core.losses import loss, score_from_loss, search_metric
+from flows.core.training.losses import loss, score_from_loss, search_metric
 from flows.core.types import Task
 
 

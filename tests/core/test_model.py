@@ -6,8 +6,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from flows.core.errors import InputValidationError
-from flows.core.model import FittedModel, load_model
-from flows.core.prepare import plan_preparation
+from flows.core.preparation.prepare import plan_preparation
+from flows.core.registry.model import FittedModel, load_model
 from flows.core.types import Task
 
 
@@ -71,3 +71,16 @@ def test_saved_model_reloads_with_the_same_predictions(tmp_path: object) -> None
     frame = model.frame_from_records([{"age": 33, "sex": "f"}])
     pd.testing.assert_frame_equal(load_model(directory).predict_frame(frame),
                                   model.predict_frame(frame))
+
+
+def test_a_model_saved_before_the_core_moved_into_packages_still_loads_and_predicts() -> None:
+    import sys
+    from pathlib import Path
+
+    saved = Path(__file__).parents[1] / "data" / "tui_home" / "models" / "titanic-5fd46a048ee5"
+    assert b"flows.core.model" in (saved / "model.joblib").read_bytes()  # the old name
+    model = load_model(saved)
+    record = dict.fromkeys(model.input_schema) | {"pclass": 1, "sex": "female", "age": 30}
+    out = model.predict_frame(model.frame_from_records([record]))
+    assert set(out["prediction"]) <= set(model.classes)
+    assert "flows.core.model" not in sys.modules  # the alias lived for the unpickling only

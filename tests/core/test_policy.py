@@ -11,11 +11,11 @@ import pytest
 from lightgbm import LGBMClassifier
 from sklearn.linear_model import LogisticRegression
 
-from flows.core.pii import find_personal_identifiers
-from flows.core.policy import POLICIES_DIR, Fairness, PolicyError, load_policy, policy_for
-from flows.core.policy_checks import choose_threshold, fairness_breaches, monotone_violations
-from flows.core.policy_training import allowed_learners
-from flows.core.training.prepared import as_model, prepare_training
+from flows.core.data.pii import find_personal_identifiers
+from flows.core.policy.checks import choose_threshold, fairness_breaches, monotone_violations
+from flows.core.policy.rules import POLICIES_DIR, Fairness, PolicyError, load_policy, policy_for
+from flows.core.policy.training import allowed_learners
+from flows.core.preparation.prepared import as_model, prepare_training
 from flows.core.types import Task
 
 

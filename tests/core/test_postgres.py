@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.core.ingest import ingest, read_table
-from flows.core.sources import parse_source
+from flows.core.data.ingest import ingest, read_table
+from flows.core.data.sources import parse_source
 
 URI = os.environ.get("AUTOPIPE_TEST_POSTGRES")
 

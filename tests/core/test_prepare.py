@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flows.core.data.leakage import find_leaks, find_linear_identity
 from flows.core.errors import SchemaError
-from flows.core.leakage import find_leaks, find_linear_identity
-from flows.core.prepare import plan_preparation
+from flows.core.preparation.prepare import plan_preparation
 from flows.core.types import Task
 
 

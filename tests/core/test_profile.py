@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from scipy.stats import skew
 
-from flows.core.profile import HISTOGRAM_BINS, MISSING_MATRIX_ROWS, profile_snapshot
+from flows.core.data.profile import HISTOGRAM_BINS, MISSING_MATRIX_ROWS, profile_snapshot
 
 ROWS = 400
 

@@ -14,11 +14,12 @@ import pytest
 from lightgbm import LGBMClassifier
 from sklearn.linear_model import LogisticRegression
 
-from flows.core import record_path
 from flows.core.config import Settings
 from flows.core.errors import InputValidationError
-from flows.core.model import COMPILED_MAX_ROWS, FittedModel, load_model
-from flows.core.record_path import (
+from flows.core.preparation.prepared import as_model, prepare_training
+from flows.core.registry.model import COMPILED_MAX_ROWS, FittedModel, load_model
+from flows.core.serving import record_path
+from flows.core.serving.record_path import (
     CategoryLookup,
     DocumentTerms,
     FittedChain,
@@ -27,8 +28,7 @@ from flows.core.record_path import (
     RecordPath,
     compile_record_path,
 )
-from flows.core.store import Catalog
-from flows.core.training.prepared import as_model, prepare_training
+from flows.core.store.catalog import Catalog
 from tests.conftest import SAMPLE_RUNS
 
 ROWS = 800

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flows.core.data.slices import champion_of, plan_slices, slice_name, slice_split
 from flows.core.errors import SchemaError
-from flows.core.slices import champion_of, plan_slices, slice_name, slice_split
-from flows.core.split import Split
+from flows.core.preparation.split import Split
 from flows.core.types import Task
 
 

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from flows.core.errors import SchemaError
-from flows.core.split import detect_task, split_frame
+from flows.core.preparation.split import detect_task, split_frame
 from flows.core.types import Task
 
 
@@ -60,7 +60,7 @@ def test_all_missing_target_is_rejected() -> None:
 
 
 def test_training_rows_are_capped_by_a_stratified_sample() -> None:
-    from flows.core.split import cap_training_rows
+    from flows.core.preparation.split import cap_training_rows
 
     split = split_frame(frame(1000).with_row_index("row"), "y", 0.2, seed=0)
     capped = cap_training_rows(split, 200, seed=0)

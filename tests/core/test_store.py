@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.core.errors import ModelNotFoundError
-from flows.core.store import Catalog
+from flows.core.store.catalog import Catalog
 from flows.core.types import (
     DatasetRef,
     Evaluation,

@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from flows.cli import run_cli
+from flows.cli.app import run_cli
 from flows.core.config import Settings
-from flows.core.model import load_model
-from flows.core.store import Catalog
+from flows.core.registry.model import load_model
+from flows.core.store.catalog import Catalog
 from tests.conftest import SAMPLES, tree
 
 
@@ -111,6 +111,19 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     assert "error: file not found" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_mistyped_option_gets_the_usage_and_a_suggestion_not_a_bug_report(
+        tmp_path: Path) -> None:
+    command = Path(sys.executable).with_name("autopipe")
+    result = subprocess.run([str(command), "run", str(tmp_path / "data.csv"), "-t", "y",
+                             "--budjet", "5"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "Usage: autopipe run" in result.stderr and "No such option: --budjet" in result.stderr
+    assert "did you mean --budget?" in result.stderr
+    assert "bug" not in result.stderr and "Traceback" not in result.stderr
+    missing = subprocess.run([str(command), "run"], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "Missing argument 'SOURCE'" in missing.stderr
+
+
 def test_runs_json_lists_the_trained_runs(
         trained: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(["runs", "--json"], capsys)
@@ -152,7 +165,7 @@ def test_predict_without_any_model_says_how_to_train(
 def test_the_command_starts_without_the_ml_libraries() -> None:
     """Listing runs or models must not pay for scikit-learn, FLAML or BentoML at start-up."""
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, flows.cli; print(sorted(m for m in "
+        [sys.executable, "-c", "import sys, flows.cli.app; print(sorted(m for m in "
          "('sklearn', 'flaml', 'bentoml', 'prefect', 'torch') if m in sys.modules))"],
         capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]"

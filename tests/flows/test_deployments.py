@@ -31,8 +31,8 @@ def test_each_deployment_points_at_a_flow_with_its_parameters() -> None:
 def test_slices_go_to_their_own_queue_and_the_train_deployment_fans_out_to_them() -> None:
     document = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     deployments = {d["name"]: d for d in document["deployments"]}
-    from flows.slice_jobs import SLICE_DEPLOYMENT
-    from flows.workers import SLICE_QUEUE, TRAIN_QUEUE
+    from flows.server.slice_jobs import SLICE_DEPLOYMENT
+    from flows.server.workers import SLICE_QUEUE, TRAIN_QUEUE
 
     assert deployments["train"]["parameters"]["slice_deployment"] == SLICE_DEPLOYMENT
     assert deployments["train-slice"]["work_pool"]["work_queue_name"] == SLICE_QUEUE

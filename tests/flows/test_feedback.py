@@ -17,11 +17,11 @@ import polars as pl
 import pytest
 
 from flows.core.config import Settings
-from flows.core.release import release_path
-from flows.core.retraining import feedback_table, split_fresh
-from flows.core.store import Catalog
-from flows.local_server import free_port
-from flows.serving import start_service, stop_service, wait_ready
+from flows.core.monitoring.retraining import feedback_table, split_fresh
+from flows.core.registry.release import release_path
+from flows.core.store.catalog import Catalog
+from flows.server.local_server import free_port
+from flows.server.service import start_service, stop_service, wait_ready
 from tests.conftest import SAMPLES, TEST_BUDGET_S, TEST_MODELS
 from tests.flows.test_cli import cli
 

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from flows.core.config import Settings
-from flows.core.store import Catalog
+from flows.core.store.catalog import Catalog
 from tests.conftest import SAMPLES
 
 

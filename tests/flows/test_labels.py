@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bentos.prediction_log import PredictionLog
 from flows.core.config import Settings
-from flows.core.model import FittedModel, load_model
-from flows.core.store import Catalog
+from flows.core.registry.model import FittedModel, load_model
+from flows.core.serving.prediction_log import PredictionLog
+from flows.core.store.catalog import Catalog
 from tests.flows.test_cli import cli
 
 

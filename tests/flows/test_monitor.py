@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 
 from flows.core.config import Settings
-from flows.core.drift import Thresholds
-from flows.core.monitor import run_monitor
-from flows.core.store import Catalog
-from flows.local_server import free_port
-from flows.serving import start_service, stop_service, wait_ready
+from flows.core.monitoring.drift import Thresholds
+from flows.core.monitoring.monitor import run_monitor
+from flows.core.store.catalog import Catalog
+from flows.server.local_server import free_port
+from flows.server.service import start_service, stop_service, wait_ready
 from tests.conftest import SAMPLES
 from tests.flows.test_cli import cli
 

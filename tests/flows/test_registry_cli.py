@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from flows.cli import run_cli
+from flows.cli.app import run_cli
 from flows.core.config import Settings
-from flows.core.live_release import CHECK_EVERY_S, LiveRelease
-from flows.core.registry import read_card
-from flows.core.release import read_release, release_path
-from flows.core.store import GLOBAL_SLICE, Catalog
+from flows.core.registry.artifacts import read_card
+from flows.core.registry.release import read_release, release_path
+from flows.core.serving.live_release import CHECK_EVERY_S, LiveRelease
+from flows.core.store.catalog import GLOBAL_SLICE, Catalog
 from tests.conftest import SAMPLE_RUNS
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from flows.cli import run_cli
+from flows.cli.app import run_cli
 from flows.core.config import Settings
-from flows.core.store import Catalog
+from flows.core.store.catalog import Catalog
 from tests.conftest import SAMPLES, tree
 from tests.flows.test_cli import cli
 

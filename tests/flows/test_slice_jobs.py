@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from flows.core.errors import AutopipeError
-from flows.slice_jobs import CODE_FILE, check_same_code, claim_path, claimed_jobs, code_identity
+from flows.server.slice_jobs import (
+    CODE_FILE,
+    check_same_code,
+    claim_path,
+    claimed_jobs,
+    code_identity,
+)
 
 
 def test_two_flow_runs_take_every_job_exactly_once(tmp_path: Path) -> None:

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from flows.core.config import Settings
-from flows.core.model import load_model
-from flows.core.slices import champion_of
-from flows.core.store import Catalog
-from flows.local_server import free_port
-from flows.serving import start_service, stop_service, wait_ready
+from flows.core.data.slices import champion_of
+from flows.core.registry.model import load_model
+from flows.core.store.catalog import Catalog
+from flows.server.local_server import free_port
+from flows.server.service import start_service, stop_service, wait_ready
 from tests.conftest import SAMPLES, TEST_BUDGET_S
 
 OWN_MODEL = {"island=Biscoe", "island=Dream"}

@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 
 from flows.core.config import Settings
-from flows.core.model import load_model
-from flows.core.registry import read_card
-from flows.core.store import Catalog
-from flows.core.training.evaluation import evaluate_model
-from flows.core.training.prepared import prepare_training
+from flows.core.evaluation.held_out import evaluate_model
+from flows.core.preparation.prepared import prepare_training
+from flows.core.registry.artifacts import read_card
+from flows.core.registry.model import load_model
+from flows.core.store.catalog import Catalog
 from tests.conftest import SAMPLE_RUNS, TEST_MODELS
 
 EXPECTED_METRICS = {

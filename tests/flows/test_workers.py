@@ -21,9 +21,9 @@ from uuid import UUID
 import pytest
 
 from flows.core.config import Settings
-from flows.core.store import Catalog
-from flows.slice_jobs import SLICE_DEPLOYMENT
-from flows.workers import running_workers
+from flows.core.store.catalog import Catalog
+from flows.server.slice_jobs import SLICE_DEPLOYMENT
+from flows.server.workers import running_workers
 from tests.conftest import SAMPLES, tree
 
 pytestmark = pytest.mark.slow
@@ -145,7 +145,7 @@ def test_runs_that_stop_reporting_are_crashed_by_a_server_automation(
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.workers import ZOMBIE_AFTER_S, ZOMBIE_AUTOMATION
+    from flows.server.workers import ZOMBIE_AFTER_S, ZOMBIE_AUTOMATION
 
     _, url = cluster
     with temporary_settings(updates={PREFECT_API_URL: url}), \

@@ -25,7 +25,7 @@ def tui_home(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> dict
     """A home of its own with a real titanic run (sliced by sex), 200 answered predictions
     logged by the service's own log writer (half with fares shifted), and a monitor run over
     them: runs, models, a data analysis, alerts and a review queue to act on."""
-    from flows.core.monitor import monitor_home
+    from flows.core.monitoring.monitor import monitor_home
     from flows.train_flow import train
 
     home = tmp_path_factory.mktemp("tui-home")

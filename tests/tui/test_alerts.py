@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from flows.core.config import Settings
-from flows.core.store import Catalog
+from flows.core.store.catalog import Catalog
 from tests.tui.conftest import fixed_app, press, settle
 from tui.app import AutopipeApp
 from tui.reads.alerts import age_text, distribution

@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, TabbedContent
 
 from flows.core.config import Settings
-from flows.core.store import Catalog
+from flows.core.store.catalog import Catalog
 from flows.core.types import DatasetRef
 from tests.tui.conftest import fixed_app, settle
 from tui.app import AutopipeApp

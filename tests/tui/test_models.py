@@ -15,8 +15,8 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Markdown, Static
 
 from flows.core.config import Settings
-from flows.core.release import read_release, release_path
-from flows.core.store import GLOBAL_SLICE, Catalog
+from flows.core.registry.release import read_release, release_path
+from flows.core.store.catalog import GLOBAL_SLICE, Catalog
 from tests.tui.conftest import fixed_app, settle
 from tests.tui.fixture.home import build_fixture_home
 from tui.app import AutopipeApp

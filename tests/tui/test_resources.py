@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent
 
 from flows.core.config import Settings
-from flows.core.store import Catalog
+from flows.core.store.catalog import Catalog
 from tests.tui.conftest import fixed_app, press, settle
 from tui.app import AutopipeApp
 from tui.reads.resources import TOTAL, compare, stage_history

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList, Static
 
 from flows.core.config import Settings
-from flows.core.store import Catalog
+from flows.core.store.catalog import Catalog
 from tests.tui.conftest import fixed_app, press, settle
 from tui.app import AutopipeApp
 from tui.modals import ChoiceModal

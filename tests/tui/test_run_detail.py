@@ -15,9 +15,9 @@ from textual.widgets import DataTable, Static, TabbedContent
 from textual_plotext import PlotextPlot
 
 import tui.screens.run_detail as run_detail
-from flows.core import registry
-from flows.core.reports import run_report_path
-from flows.core.store import Catalog
+from flows.core.registry import artifacts as registry
+from flows.core.reports.files import run_report_path
+from flows.core.store.catalog import Catalog
 from tests.tui.conftest import fixed_app, settle
 from tests.tui.fixture.home import FIXTURE, build_fixture_home
 from tui.app import AutopipeApp

@@ -20,7 +20,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from flows.core.config import Settings
-from flows.core.store import Catalog
+from flows.core.store.catalog import Catalog
 from flows.core.types import LOWER_IS_BETTER
 from tests.conftest import SAMPLES
 from tests.tui.conftest import fixed_app, settle

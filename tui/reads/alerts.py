@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from flows.core.data_alerts import SEVERITY_ORDER
-from flows.core.registry import read_reference
-from flows.core.store import Catalog
+from flows.core.data.alerts import SEVERITY_ORDER
+from flows.core.registry.artifacts import read_reference
+from flows.core.store.catalog import Catalog
 
 CHARTED_KINDS = ("drift", "out_of_range", "unseen_category", "missing_jump")
 """Alerts about one input feature of one model: the ones a distribution chart explains."""

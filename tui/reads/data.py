@@ -1,5 +1,5 @@
 """What the Data screen shows, read from the catalog: dataset versions, and a version's
-analysis (the profile of flows/core/profile.py) cut into what fits a terminal: its facts in
+analysis (the profile of flows/core/data/profile.py) cut into what fits a terminal: its facts in
 a few lines, its alerts, a row per column, and one column's distribution.
 
 Plain functions over the Catalog and the profile's JSON, called from thread workers, so
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flows.core.cleaning import duplicates_note
-from flows.core.store import Catalog
+from flows.core.data.cleaning import duplicates_note
+from flows.core.store.catalog import Catalog
 
 SHORT_HASH = 12
 ASSOCIATED_SHOWN = 3

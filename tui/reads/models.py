@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from flows.core.registry import CARD_MARKDOWN_FILE
-from flows.core.store import GLOBAL_SLICE, Catalog
+from flows.core.registry.artifacts import CARD_MARKDOWN_FILE
+from flows.core.store.catalog import GLOBAL_SLICE, Catalog
 
 NO_CARD = "*This version has no model card: its artifact directory is gone or incomplete.*"
 

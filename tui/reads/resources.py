@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flows.core.store import Catalog
+from flows.core.store.catalog import Catalog
 
 MEASURES = ("wall_s", "cpu_s", "peak_rss_mb")
 """What each stage records: seconds on the clock, seconds on a CPU, resident memory (MB)."""

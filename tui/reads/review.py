@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from flows.core.model import FittedModel, load_model
-from flows.core.store import Catalog
+from flows.core.registry.model import FittedModel, load_model
+from flows.core.store.catalog import Catalog
 
 _load = functools.lru_cache(maxsize=16)(load_model)
 

@@ -2,7 +2,7 @@
 the baselines, leaderboard, slices, chart series), built in a worker thread so the screen
 only formats and draws, and tests check the numbers without a terminal.
 
-It reads what the HTML run report reads (``flows.core.reports.run_facts``: catalog rows, the
+It reads what the HTML run report reads (``flows.core.reports.files.run_facts``: catalog rows, the
 model card, the held-out predictions) so the terminal and the report agree. Curves and the
 confusion matrix come from the held-out predictions: rows the search never saw.
 """
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from flows.core.reports import run_facts
-from flows.core.store import Catalog
+from flows.core.reports.files import run_facts
+from flows.core.store.catalog import Catalog
 from flows.core.types import LOWER_IS_BETTER, beats
 
 MAX_POINTS = 1_000

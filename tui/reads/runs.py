@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from flows.core.sources import Source
-from flows.core.store import Catalog
+from flows.core.data.sources import Source
+from flows.core.store.catalog import Catalog
 from flows.core.types import LOWER_IS_BETTER, beats
 
 

@@ -23,7 +23,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from flows.console import SEVERITY_STYLE
+from flows.core.types import SEVERITY_STYLE
 from flows.core.errors import AutopipeError
 from tui.modals import TextModal
 from tui.reads.alerts import Distribution, age_text, charted, load_alerts, load_distribution

@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
-from flows.console import SEVERITY_STYLE
+from flows.core.types import SEVERITY_STYLE
 from tui.reads.data import column_chart, column_rows, facts, how_to_profile, load_versions
 from tui.screens._bars import ColumnChart
 from tui.widgets import TableScreen

@@ -2,10 +2,10 @@
 and its family's alias history; promote (through the same gate as ``autopipe promote``) and
 roll back, each with a reason for the audit log.
 
-The changes go through ``flows.promoting``, the functions the CLI calls, so a promotion made
-here is gated, audited and released exactly as one made in a shell. The gate loads two models
-and scores them, so it runs in a worker; a refused gate is shown, and forcing it is a second,
-explicit choice.
+The changes go through ``flows.core.registry.promotion``, the functions the CLI calls, so a
+promotion made here is gated, audited and released exactly as one made in a shell. The gate
+loads two models and scores them, so it runs in a worker; a refused gate is shown, and forcing
+it is a second, explicit choice.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Markdown, Static
 from textual.worker import Worker, WorkerState
 
-from flows import promoting
 from flows.core.config import Settings
 from flows.core.errors import AutopipeError
+from flows.core.registry import promotion as promoting
 from tui.modals import ConfirmModal, TextModal
 from tui.reads.models import ModelDetail, load_detail, load_models
 from tui.widgets import TableScreen, fill_table, fmt

@@ -20,9 +20,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from flows.core.errors import AutopipeError
-from flows.core.explain import Explanation
-from flows.core.model import FittedModel
-from flows.core.review import explain_entry, parse_label
+from flows.core.evaluation.explain import Explanation
+from flows.core.monitoring.review import explain_entry, parse_label
+from flows.core.registry.model import FittedModel
 from tui.modals import ChoiceModal, TextModal
 from tui.reads.review import load_entry_model, load_queue
 from tui.widgets import TableScreen, fmt

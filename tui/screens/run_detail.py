@@ -22,8 +22,8 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from textual_plotext import PlotextPlot
 
 from flows.core.errors import AutopipeError
-from flows.core.reports import run_report_path, write_run_report
-from flows.core.store import Catalog
+from flows.core.reports.files import run_report_path, write_run_report
+from flows.core.store.catalog import Catalog
 from tui import charts
 from tui.reads.run_detail import RunDetail, load_run_detail
 from tui.widgets import fmt

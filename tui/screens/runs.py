@@ -154,9 +154,9 @@ class RunsScreen(TableScreen):
     @work(thread=True, group="reap", exclusive=True, exit_on_error=False)
     def action_clear_stopped(self) -> None:
         """Runs whose process died: the files they had written are removed, their flow runs
-        marked crashed on the local Prefect server if it is running (flows/reaping.py)."""
-        from flows.local_server import api_url
-        from flows.reaping import reap_stopped_runs
+        marked crashed on the local Prefect server if it is running (flows/server/reaping.py)."""
+        from flows.server.local_server import api_url
+        from flows.server.reaping import reap_stopped_runs
 
         api = os.environ.get("PREFECT_API_URL") or api_url(self.settings.prefect_home)
         reaped = reap_stopped_runs(self.settings, api)

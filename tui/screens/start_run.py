@@ -28,8 +28,8 @@ from textual.widgets import Button, Input, Label, Select
 from textual.worker import get_current_worker
 
 from flows.core.config import Settings
+from flows.core.data.sources import column_names, parse_source
 from flows.core.errors import AutopipeError
-from flows.core.sources import column_names, parse_source
 
 DEFAULT_BUDGET_S = "30"
 TYPING_PAUSE_S = 0.25
@@ -194,11 +194,11 @@ def launch(settings: Settings, source: str, target: str, budget: str) -> Backgro
 
 
 def _cli() -> list[str]:
-    """The ``autopipe`` script of this interpreter (flows.cli has no ``__main__``)."""
+    """The ``autopipe`` script of this interpreter (flows.cli.app has no ``__main__``)."""
     script = Path(sys.executable).with_name("autopipe")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from flows.cli import main; main()"]
+    return [sys.executable, "-c", "from flows.cli.app import main; main()"]
 
 
 def _run_id(log_path: Path) -> str | None:

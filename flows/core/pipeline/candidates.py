@@ -11,13 +11,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from flows.core.losses import loss, score_from_loss
 from flows.core.pipeline.budget import Clock, CostModel, Plan, Skipped, plan_fit
 from flows.core.progress import ProgressEvent, emit
 from flows.core.training.bagging import Candidate, OverBudget, fit_bag
 from flows.core.training.ensemble import greedy_loss
 from flows.core.training.folds import Folds
 from flows.core.training.learners import Config, Matrix, rounds_of
+from flows.core.training.losses import loss, score_from_loss
 from flows.core.types import Trial
 
 PATIENCE = 4

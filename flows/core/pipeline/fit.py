@@ -21,25 +21,25 @@ from typing import Any
 
 import numpy as np
 
-from flows.core.losses import search_metric
-from flows.core.model import FittedModel
-from flows.core.pipeline.budget import Clock
-from flows.core.pipeline.candidates import Fitting, fit_candidates
-from flows.core.pipeline.tuned import tune_leaders
-from flows.core.resources import stage
-from flows.core.training.bagging import Candidate
-from flows.core.training.baseline import fit_baselines
-from flows.core.training.ensemble import BALANCED_LATENCY_MS, Integration, Prefer, integrate
-from flows.core.training.evaluation import (
+from flows.core.evaluation.held_out import (
     caller_ms,
     evaluate_model,
     explain_model,
     preparation_ms,
 )
+from flows.core.pipeline.budget import Clock
+from flows.core.pipeline.candidates import Fitting, fit_candidates
+from flows.core.pipeline.tuned import tune_leaders
+from flows.core.preparation.prepared import PreparedData, as_model
+from flows.core.registry.model import FittedModel
+from flows.core.resources import stage
+from flows.core.training.bagging import Candidate
+from flows.core.training.baseline import fit_baselines
+from flows.core.training.ensemble import BALANCED_LATENCY_MS, Integration, Prefer, integrate
 from flows.core.training.folds import Folds, plan_folds
 from flows.core.training.learners import Config, Matrix, fit_threads
+from flows.core.training.losses import search_metric
 from flows.core.training.portfolio import Constraints, build_portfolio
-from flows.core.training.prepared import PreparedData, as_model
 from flows.core.types import Evaluation, StageUsage, Trial
 
 LATENCY_RECHOICES = 2

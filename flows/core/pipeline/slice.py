@@ -12,19 +12,19 @@ from typing import Any
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from flows.core.embeddings import TextFeatures
-from flows.core.evaluate import MAIN_METRIC
-from flows.core.model import FittedModel
+from flows.core.data.slices import SliceSpec, champion_of, compare_on_slice, slice_split
+from flows.core.evaluation.held_out import reference_rows
+from flows.core.evaluation.metrics import MAIN_METRIC
 from flows.core.pipeline.budget import Clock
 from flows.core.pipeline.fit import FitOptions, Fitted, fit_model
-from flows.core.policy import Policy
-from flows.core.policy_checks import Breach, check_policy, choose_threshold
-from flows.core.policy_training import allowed_learners, excluded_columns, search_constraints
-from flows.core.registry import REFERENCE_ROWS
+from flows.core.policy.checks import Breach, check_policy, choose_threshold
+from flows.core.policy.rules import Policy
+from flows.core.policy.training import allowed_learners, excluded_columns, search_constraints
+from flows.core.preparation.embeddings import TextFeatures
+from flows.core.preparation.prepared import PreparedData, prepare_split
+from flows.core.registry.artifacts import REFERENCE_ROWS
+from flows.core.registry.model import FittedModel
 from flows.core.resources import stage
-from flows.core.slices import SliceSpec, champion_of, compare_on_slice, slice_split
-from flows.core.training.evaluation import reference_rows
-from flows.core.training.prepared import PreparedData, prepare_split
 from flows.core.types import StageUsage, Task
 
 

@@ -13,12 +13,12 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from flows.core.losses import loss
 from flows.core.pipeline.budget import Clock
 from flows.core.pipeline.candidates import Fitting, fit_candidates
 from flows.core.training.bagging import Candidate
 from flows.core.training.folds import Folds
 from flows.core.training.learners import Config, Matrix
+from flows.core.training.losses import loss
 from flows.core.training.portfolio import native_params
 from flows.core.training.tuning import SearchError, run_search
 

@@ -18,8 +18,8 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from flows.core.losses import loss
 from flows.core.training.learners import predict_outputs
+from flows.core.training.losses import loss
 from flows.core.types import Task
 
 if TYPE_CHECKING:

@@ -27,9 +27,9 @@ from flaml import AutoML, tune
 from sklearn.exceptions import ConvergenceWarning
 
 from flows.core.errors import AutopipeError
-from flows.core.losses import score_from_loss
 from flows.core.progress import ProgressEvent, emit
 from flows.core.training.folds import Folds
+from flows.core.training.losses import score_from_loss
 from flows.core.training.portfolio import Constraints
 from flows.core.types import Task, Trial
 

@@ -16,9 +16,9 @@ import pytest
 from flows.core.pipeline import fit as fitting
 from flows.core.pipeline.budget import Clock
 from flows.core.pipeline.fit import FitOptions, fit_model
-from flows.core.split import Split
+from flows.core.preparation.prepared import PreparedData, prepare_split, prepare_training
+from flows.core.preparation.split import Split
 from flows.core.training import bagging
-from flows.core.training.prepared import PreparedData, prepare_split, prepare_training
 from flows.core.types import Task
 
 DATA = Path(__file__).resolve().parents[2] / "data"

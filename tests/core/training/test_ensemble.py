@@ -8,11 +8,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from flows.core.losses import loss
 from flows.core.training.bagging import Candidate
 from flows.core.training.ensemble import BLEND_ROUNDS, Bag, Blend, Stack, integrate
 from flows.core.training.latency import matrix_latency
 from flows.core.training.learners import Config, FoldFit, predict_outputs
+from flows.core.training.losses import loss
 from flows.core.types import Task
 
 

@@ -1,0 +1,2 @@
+"""The ``autopipe`` command: the Typer app split by command group, the consoles
+and the live progress display."""

@@ -1,0 +1,2 @@
+"""The HTML reports (data analysis, run, retraining): one offline file each,
+with inline SVG charts."""
