@@ -54,8 +54,9 @@ def prefect_api(settings: Settings) -> str:
     global _server_ready_at
     url = api_url(settings.prefect_home)
     if url is None:
-        with err.status("Starting the local Prefect server (once; it keeps running)…"):
-            url = ensure_server(settings.prefect_home, settings.logs_dir / "prefect-server.log")
+        with err.status("Starting the local Prefect server (it stays for later commands)…"):
+            url = ensure_server(settings.prefect_home, settings.logs_dir / "prefect-server.log",
+                                settings.server.idle_stop_s)
         _server_ready_at = time.time()
     os.environ["PREFECT_API_URL"] = url
     return url

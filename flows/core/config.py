@@ -49,6 +49,18 @@ class ServeSettings(BaseModel):
     clients queued (8 clients: p50 357 ms; 150 ms with two, on 2 cores)."""
 
 
+class ServerSettings(BaseModel):
+    """The local Prefect server a command starts when no PREFECT_API_URL is set."""
+
+    idle_stop_minutes: float = Field(60.0, ge=0)
+    """It stops after this long without a flow run (0: never) and the next command starts it
+    again; one started by ``autopipe server start`` runs until ``autopipe server stop``."""
+
+    @property
+    def idle_stop_s(self) -> float | None:
+        return self.idle_stop_minutes * 60 or None
+
+
 class MonitorSettings(BaseModel):
     """When live traffic counts as drifted."""
 
@@ -98,6 +110,7 @@ class Settings(BaseSettings):
     """Where the catalog, snapshots, models, reports, logs and tool state live."""
     search: SearchSettings = Field(default_factory=SearchSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
