@@ -23,8 +23,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from flows.core.types import SEVERITY_STYLE
 from flows.core.errors import AutopipeError
+from flows.core.types import SEVERITY_STYLE
 from tui.modals import TextModal
 from tui.reads.alerts import Distribution, age_text, charted, load_alerts, load_distribution
 from tui.screens.review import show_alert_queue
