@@ -138,8 +138,8 @@ def fit_model(prepared: PreparedData, options: FitOptions, version: str, clock: 
     with stage("explain", usages, announce):
         explained = explain_model(evaluated["model"], prepared, options.seed,
                                   None if clock.counted else clock.seconds_left())
-    model = evaluated["model"]
-    model.reference_row = explained["reference_row"]
+    model = replace(evaluated["model"], reference_row=explained["reference_row"])
+    evaluated["model"] = model
     return Fitted(model=model, evaluations=evaluations, explained=explained, fitting=fitting,
                   integration=integration.as_dict(fitting.candidates), folds=folds,
                   metric=metric, evaluated=evaluated,

@@ -67,7 +67,9 @@ def fit_slice(prepared: PreparedData, spec: SliceSpec, options: FitOptions, vers
         fitted = fit_model(sliced, slice_options, version,
                            Clock(started, budget, options.max_models), announce=False)
         usages += fitted.stages
-        breaches = _apply_policy(policy, fitted, sliced) if policy else []
+        breaches: list[Breach] = []
+        if policy:
+            fitted, breaches = _apply_policy(policy, fitted, sliced)
         comparison = compare_on_slice(prepared.split, spec, fitted.model, global_model)
     champion = "global" if breaches else champion_of(comparison, MAIN_METRIC[prepared.task])
     return SliceOutcome(spec.name, fitted, comparison, champion, usages,
@@ -76,12 +78,14 @@ def fit_slice(prepared: PreparedData, spec: SliceSpec, options: FitOptions, vers
                         reference_rows(sliced, REFERENCE_ROWS, options.seed))
 
 
-def _apply_policy(policy: Policy, fitted: Fitted, sliced: PreparedData) -> list[Breach]:
-    """Set the policy's decision threshold (chosen on the out-of-fold predictions) on the
-    model, record the policy in it, and check it on the slice's test rows."""
+def _apply_policy(policy: Policy, fitted: Fitted,
+                  sliced: PreparedData) -> tuple[Fitted, list[Breach]]:
+    """The model made again with the policy's decision threshold (chosen on the out-of-fold
+    predictions) and the policy recorded in it, and its breaches on the slice's test rows."""
     threshold = None
     if sliced.task is Task.BINARY:
         threshold = choose_threshold(fitted.validation_y, fitted.validation_output[:, 1],
                                      policy.min_recall, policy.max_false_positive_rate)
-    fitted.model.threshold, fitted.model.policy = threshold, policy.as_dict()
-    return check_policy(policy, fitted.model, sliced.split.x_test, sliced.split.y_test)
+    model = replace(fitted.model, threshold=threshold, policy=policy.as_dict())
+    fitted = replace(fitted, model=model, evaluated=fitted.evaluated | {"model": model})
+    return fitted, check_policy(policy, model, sliced.split.x_test, sliced.split.y_test)

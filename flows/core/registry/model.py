@@ -39,9 +39,11 @@ MOVED_MODULES = {"flows.core.model": "flows.core.registry.model",
 _DTYPES = {"number": float, "datetime": "datetime64[ns]"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class FittedModel:
-    """A trained pipeline and what it needs to turn raw rows into labelled predictions."""
+    """A trained pipeline and what it needs to turn raw rows into labelled predictions.
+    Frozen: what it answers with is fixed when it is made (a reference row, a policy's
+    threshold come with ``dataclasses.replace``); only what it caches is added later."""
 
     version: str
     task: Task
