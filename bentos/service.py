@@ -29,19 +29,22 @@ from flows.core.registry.model import FittedModel
 from flows.core.serving.live_release import LiveRelease, Route
 from flows.core.serving.prediction_log import PredictionLog
 
-RELEASE_FILE = os.environ.get("AUTOPIPE_RELEASE", "release/release.json")
+RELEASE_IN_BENTO = "release/release.json"
+"""Where a Bento carries its release; ``autopipe serve`` names another in AUTOPIPE_RELEASE."""
 MAX_RECORDS = 10_000
 
 
+# The worker count is the one setting read at import: BentoML takes it from the decorator.
 @bentoml.service(name="autopipe", traffic={"timeout": 60}, workers=Settings().serve.workers)
 class Autopipe:
     def __init__(self) -> None:
+        """Built when a worker starts: the settings, the release and the log are read then."""
         # One OpenMP thread per worker: a request is a few rows, and every worker spinning up a
         # pool on the same two cores stalled requests for up to a second (p99, measured).
         self._one_thread = threadpool_limits(limits=1)
-        self.release = LiveRelease(Path(RELEASE_FILE))
-        home = Path(os.environ.get("AUTOPIPE_HOME", "data"))
-        self.log = PredictionLog(home / "logs" / "predictions")
+        settings = Settings()
+        self.release = LiveRelease(Path(os.environ.get("AUTOPIPE_RELEASE", RELEASE_IN_BENTO)))
+        self.log = PredictionLog(settings.prediction_logs_dir)
 
     # Async on purpose, computing inline: a request is milliseconds of CPU, and handing it to
     # a thread pool let the GIL starve some requests for seconds under 8 concurrent clients

@@ -25,6 +25,7 @@ from flows.cli.console import (
     json_safe,
     load_settings,
     out,
+    outcome_written,
     prefect_api,
     process_started,
     run_flow,
@@ -35,7 +36,7 @@ from flows.cli.registry import registry_app
 from flows.cli.server import server_app
 from flows.cli.summary import best_baseline, print_ingest_report, print_summary
 from flows.core.config import Settings
-from flows.core.errors import AutopipeError
+from flows.core.errors import BUG_HINT, AutopipeError
 from flows.core.store.catalog import Catalog
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -133,23 +134,29 @@ def run(
                          "(its slices spread over the slice workers; autopipe server "
                          "start).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    outcome: Annotated[Path | None, typer.Option(
+        help="Also write how the run ended (its run id and model, or the error and its "
+             "hint) to this file as JSON: for programs that start runs.")] = None,
 ) -> None:
     """Train: ingest, baselines, a bagged portfolio, FLAML's tuner, ensembles, evaluate,
     register a servable model."""
-    settings = load_settings()
-    options: dict[str, Any] = {
-        "budget_s": budget, "name": name, "seed": seed, "query": query, "metric": metric,
-        "prefer": prefer.value, "max_models": max_models, "slice_by": slice_by or None,
-        "min_slice_rows": min_slice_rows, "policies": [str(p) for p in policy or []] or None}
-    if remote and (dask or workers != 1):
-        raise AutopipeError("--workers and --dask place the slices of a local run",
-                            "a --remote run's slices go to the server's slice workers: "
-                            "autopipe server start --workers N")
-    if remote:
-        summary = train_remote(settings, path, target, not as_json, **options)
-    else:
-        summary = train_once(settings, path, target, not as_json, workers=workers, dask=dask,
-                             **options)
+    with outcome_written(outcome) as finished:
+        settings = load_settings()
+        options: dict[str, Any] = {
+            "budget_s": budget, "name": name, "seed": seed, "query": query, "metric": metric,
+            "prefer": prefer.value, "max_models": max_models, "slice_by": slice_by or None,
+            "min_slice_rows": min_slice_rows,
+            "policies": [str(p) for p in policy or []] or None}
+        if remote and (dask or workers != 1):
+            raise AutopipeError("--workers and --dask place the slices of a local run",
+                                "a --remote run's slices go to the server's slice workers: "
+                                "autopipe server start --workers N")
+        if remote:
+            summary = train_remote(settings, path, target, not as_json, **options)
+        else:
+            summary = train_once(settings, path, target, not as_json, workers=workers,
+                                 dask=dask, **options)
+        finished(summary)
     if as_json:
         print(json.dumps(json_safe(summary)))
     else:
@@ -358,8 +365,7 @@ def run_cli(argv: list[str] | None = None) -> int:
             raise
         err.print(f"[bold red]error:[/] unexpected failure: {type(exc).__name__}: {exc}",
                   soft_wrap=True, highlight=False)
-        err.print("[bold]hint:[/] this is a bug in autopipe; rerun with AUTOPIPE_DEBUG=1 "
-                  "to see the traceback, and report it")
+        err.print(f"[bold]hint:[/] {BUG_HINT}")
         return 1
     return 0
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import psutil
 from rich.console import Console
 
 from flows.core.config import Settings
+from flows.core.records import RunOutcome
 from flows.server import environment
 
 T = TypeVar("T")
@@ -80,3 +83,19 @@ def run_flow(settings: Settings, call: Callable[[], T], show_progress: bool) -> 
 
     with RunProgress(err):
         return call()
+
+
+@contextlib.contextmanager
+def outcome_written(path: Path | None) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """Write how a run ended to ``path`` (a RunOutcome), whichever way it ends: the caller
+    reports the summary when it succeeded; an exception is recorded and raised on."""
+    def finished(summary: dict[str, Any]) -> None:
+        if path:
+            RunOutcome.completed(summary).write(path)
+
+    try:
+        yield finished
+    except Exception as exc:
+        if path:
+            RunOutcome.failed(exc).write(path)
+        raise

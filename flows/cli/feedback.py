@@ -45,7 +45,7 @@ def labels(
         raise AutopipeError("no model has been registered yet",
                             "train one first: autopipe run PATH --target COLUMN")
     rows = read_labels_file(path, targets, f"file:{path.name}", getpass.getuser())
-    ingest_logs(catalog, settings.logs_dir / "predictions")
+    ingest_logs(catalog, settings.prediction_logs_dir)
     matched = catalog.save_labels(as_predicted_classes(catalog, rows), getpass.getuser())
     if not matched:
         raise AutopipeError(f"none of the {len(rows)} labels in {path.name} matches a logged "
@@ -139,7 +139,7 @@ def review(
 
     settings = load_settings()
     catalog = Catalog(settings.catalog_path)
-    ingest_logs(catalog, settings.logs_dir / "predictions")
+    ingest_logs(catalog, settings.prediction_logs_dir)
     refresh_review_queue(catalog, settings.feedback)
     queue = catalog.review_queue(pending_only=True)
     if as_json:

@@ -144,6 +144,11 @@ class Settings(BaseSettings):
         return self.root / "logs"
 
     @property
+    def prediction_logs_dir(self) -> Path:
+        """The service's prediction and rejection logs (flows/core/serving/prediction_log.py)."""
+        return self.logs_dir / "predictions"
+
+    @property
     def live_dir(self) -> Path:
         """Runs in progress (flows/core/live_runs.py)."""
         return self.root / "live"

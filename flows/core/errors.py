@@ -6,6 +6,10 @@ without a traceback, the TUI shows them in a modal and the service answers 4xx w
 
 from __future__ import annotations
 
+BUG_HINT = ("this is a bug in autopipe; rerun with AUTOPIPE_DEBUG=1 to see the traceback, and "
+            "report it")
+"""What a person is told about a failure that is no mistake of theirs."""
+
 
 class AutopipeError(Exception):
     """Base of all errors that are meant to reach a person."""

@@ -4,7 +4,6 @@ fails with duplicated timeseries."""
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 
@@ -18,9 +17,9 @@ def service_module(trained: dict[str, dict[str, Any]],
     os.environ["AUTOPIPE_RELEASE"] = trained["binary"]["release"]
     # `bentoml serve` sets this for its workers; the in-process app's /metrics needs it too.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path_factory.mktemp("prometheus"))
-    import bentos.service
+    import bentos.service  # the service reads its release when the app starts it
 
-    return importlib.reload(bentos.service)
+    return bentos.service
 
 
 @pytest.fixture(scope="session")

@@ -88,7 +88,7 @@ def test_asgi_app_validates_and_logs(service_app: Any, binary_model: FittedModel
 
 
 def log_lines(kind: str = "predictions") -> int:
-    log_dir = Settings().logs_dir / "predictions"
+    log_dir = Settings().prediction_logs_dir
     return sum(1 for f in log_dir.glob(f"{kind}-*.jsonl") for _ in f.open()) \
         if log_dir.exists() else 0
 

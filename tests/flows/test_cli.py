@@ -111,6 +111,17 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     assert "error: file not found" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_failed_run_writes_its_error_and_hint_to_the_outcome_file(tmp_path: Path) -> None:
+    from flows.core.records import RunOutcome
+
+    outcome = tmp_path / "outcome.json"
+    code = run_cli(["run", str(tmp_path / "nope.csv"), "-t", "y", "--outcome", str(outcome)])
+    assert code == 2
+    written = RunOutcome.read(outcome)
+    assert written is not None and written.status == "failed" and written.run_id is None
+    assert written.error is not None and "file not found" in written.error and written.hint
+
+
 def test_a_mistyped_option_gets_the_usage_and_a_suggestion_not_a_bug_report(
         tmp_path: Path) -> None:
     command = Path(sys.executable).with_name("autopipe")

@@ -22,7 +22,7 @@ def log_answers(model: FittedModel, records: list[dict[str, object]]) -> str:
     """Answer ``records`` with ``model`` and log them as the service does; the request id."""
     answered = model.predict_frame(model.frame_from_records(records))
     request_id = uuid.uuid4().hex
-    PredictionLog(Settings().logs_dir / "predictions").append(request_id, records, [
+    PredictionLog(Settings().prediction_logs_dir).append(request_id, records, [
         {"prediction": row["prediction"], "slice": "global", "model_version": model.version,
          "probabilities": {c: float(row[c]) for c in model.class_names}}
         for row in answered.to_dict("records")], latency_ms=1.0)

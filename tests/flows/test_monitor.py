@@ -42,7 +42,7 @@ def test_drift_alert_fires_for_the_shifted_feature_and_slice_only(
         trained: dict[str, dict[str, Any]], tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     service_home = Settings(home=tmp_path / "service")  # its own prediction logs
-    logs = service_home.logs_dir / "predictions"
+    logs = service_home.prediction_logs_dir
     catalog = Catalog(Settings().catalog_path)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"

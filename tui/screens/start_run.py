@@ -8,7 +8,6 @@ once) polls the process and says when it ended and how.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from textual.worker import get_current_worker
 from flows.core.config import Settings
 from flows.core.data.sources import column_names, parse_source
 from flows.core.errors import AutopipeError
+from flows.core.records import RunOutcome
 
 DEFAULT_BUDGET_S = "30"
 TYPING_PAUSE_S = 0.25
@@ -172,20 +172,22 @@ class BackgroundRun:
             return
         if self.timer is not None:
             self.timer.stop()
-        if code == 0:
-            app.notify(f"run {_run_id(self.log_path) or ''} finished: {self.label}",
-                       markup=False)
-        else:
-            app.notify(f"run on {self.label} failed (exit {code}): "
-                       f"{_error(self.log_path) or f'see {self.log_path}'}",
-                       severity="error", timeout=30, markup=False)
+        outcome = RunOutcome.read(outcome_path(self.log_path))
+        if code == 0 and outcome is not None and outcome.status == "completed":
+            app.notify(f"run {outcome.run_id} finished: {self.label}", markup=False)
+            return
+        reason = " ".join(filter(None, [outcome.error, outcome.hint])) if outcome \
+            else f"it ended without an outcome; see {self.log_path}"
+        app.notify(f"run on {self.label} failed (exit {code}): {reason}", severity="error",
+                   timeout=30, markup=False)
 
 
 def launch(settings: Settings, source: str, target: str, budget: str) -> BackgroundRun:
     """Start ``autopipe run`` against this home, its output to a log file; do not wait."""
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.logs_dir / f"run-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
-    command = [*_cli(), "run", source, "--target", target, "--budget", budget, "--json"]
+    command = [*_cli(), "run", source, "--target", target, "--budget", budget, "--json",
+               "--outcome", str(outcome_path(log_path))]
     with log_path.open("wb") as log:  # the child keeps its own handle
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -201,18 +203,6 @@ def _cli() -> list[str]:
     return [sys.executable, "-c", "from flows.cli.app import main; main()"]
 
 
-def _run_id(log_path: Path) -> str | None:
-    """The run id from the JSON summary the run printed last."""
-    for line in reversed(log_path.read_text(errors="replace").splitlines()):
-        if line.startswith("{"):
-            try:
-                return str(json.loads(line).get("run_id"))
-            except (json.JSONDecodeError, AttributeError):
-                return None
-    return None
-
-
-def _error(log_path: Path) -> str:
-    """The error and hint lines the CLI printed, if any."""
-    lines = log_path.read_text(errors="replace").splitlines()
-    return " ".join(line for line in lines if line.startswith(("error:", "hint:")))
+def outcome_path(log_path: Path) -> Path:
+    """Where a background run writes how it ended (flows.core.records.RunOutcome)."""
+    return log_path.with_suffix(".outcome.json")

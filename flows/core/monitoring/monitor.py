@@ -27,6 +27,7 @@ from flows.core.monitoring.input_quality import QualityIssue, latency_percentile
 from flows.core.monitoring.review import review_candidates
 from flows.core.registry.artifacts import read_reference
 from flows.core.registry.model import FittedModel, load_model
+from flows.core.serving.prediction_log import logged_files
 from flows.core.store.catalog import Catalog
 from flows.core.store.feedback import LabelRow
 from flows.core.types import Alert
@@ -88,7 +89,7 @@ def monitor_home(settings: Settings, hours: float | None) -> MonitorResult:
     on the last ``hours`` of traffic (all of it when None)."""
     limits = settings.monitor
     since = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=hours) if hours else None
-    return run_monitor(Catalog(settings.catalog_path), settings.logs_dir / "predictions",
+    return run_monitor(Catalog(settings.catalog_path), settings.prediction_logs_dir,
                        Thresholds(limits.psi, limits.p_value, limits.min_rows,
                                   limits.rejected_rate, limits.latency_p99_ms),
                        since, settings.feedback)
@@ -123,7 +124,7 @@ def run_monitor(catalog: Catalog, logs_dir: Path, thresholds: Thresholds,
 
 def ingest_logs(catalog: Catalog, logs_dir: Path) -> int:
     """Read the service's prediction log files into the catalog; how many rows were new."""
-    files = sorted(logs_dir.glob("predictions-*.jsonl")) if logs_dir.exists() else []
+    files = logged_files(logs_dir)
     return catalog.ingest_prediction_logs(files)
 
 
@@ -182,7 +183,7 @@ def service_health(traffic: pl.DataFrame, logs_dir: Path,
     service's rejection files, over the same window."""
     answered = traffic.unique("request_id") if traffic.height else traffic
     rejected = 0
-    for path in sorted(logs_dir.glob("rejections-*.jsonl")) if logs_dir.exists() else []:
+    for path in logged_files(logs_dir, "rejections"):
         for line in path.read_text().splitlines():
             moment = datetime.fromisoformat(json.loads(line)["at"]).replace(tzinfo=None)
             rejected += since is None or moment >= since

@@ -2,11 +2,10 @@
 held-out rows, by a margin.
 
 The rows are the challenger's own test part, rebuilt from its dataset snapshot with the seed
-and test share its run used, so nothing the challenger was evaluated on was seen by its
-search. (With the default refit on every row, the registered challenger has seen them; the
-gate then compares the two registered models, and says so. A champion trained on an older
-version of the same dataset may have seen some of these rows too, which favours the champion:
-the gate errs on the side of keeping what serves.)
+and test share its run used: no fit of the challenger saw them (its fold models are what is
+registered, with no refit on every row). A champion trained on an older version of the same
+dataset may have seen some of these rows, which favours the champion: the gate errs on the
+side of keeping what serves.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""Append-only prediction log files, one JSON line per answered record.
+"""Append-only prediction log files, one JSON line per answered record: the one owner of
+their folder (``Settings.prediction_logs_dir``), names and lines.
 
-The service writes, the monitor reads: files, not the catalog, so serving never contends for
-the DuckDB lock. Each batch is written with one ``write`` and flushed to the operating system before
-the answer goes out, so a killed service loses no prediction it answered.
+The service writes, the monitor reads (``logged_files``): files, not the catalog, so serving
+never contends for the DuckDB lock. Each batch is written with one ``write`` and flushed to
+the operating system before the answer goes out, so a killed service loses no prediction it
+answered.
 """
 
 from __future__ import annotations
@@ -11,15 +13,24 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+Kind = Literal["predictions", "rejections"]
+
+
+def logged_files(directory: Path, kind: Kind = "predictions") -> list[Path]:
+    """The log files of one kind (answered records, or refused requests), oldest first."""
+    return sorted(directory.glob(f"{kind}-*.jsonl")) if directory.exists() else []
 
 
 class PredictionLog:
+    """The writer a service appends to."""
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
 
-    def path_for(self, moment: datetime, kind: str = "predictions") -> Path:
+    def path_for(self, moment: datetime, kind: Kind = "predictions") -> Path:
         return self.directory / f"{kind}-{moment:%Y-%m-%d}.jsonl"
 
     def reject(self, reason: str, records: int) -> None:

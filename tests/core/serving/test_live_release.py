@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from flows.core.serving.live_release import CHECK_EVERY_S, LiveRelease
-from tests.core.test_model import small_model
+from tests.core.registry.test_model import small_model
 
 
 def write(path: Path, version: str, artifact: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from flows.core.registry.release import read_release, write_release
 from flows.core.store.catalog import GLOBAL_SLICE, Catalog
 from flows.core.store.rows import AliasChange
-from tests.core.test_store import run_record
+from tests.core.store.test_store import run_record
 
 
 def three_models(tmp_path: Path) -> Catalog:

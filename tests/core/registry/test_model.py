@@ -77,7 +77,7 @@ def test_a_model_saved_before_the_core_moved_into_packages_still_loads_and_predi
     import sys
     from pathlib import Path
 
-    saved = Path(__file__).parents[1] / "data" / "tui_home" / "models" / "titanic-5fd46a048ee5"
+    saved = Path(__file__).parents[2] / "data" / "tui_home" / "models" / "titanic-5fd46a048ee5"
     assert b"flows.core.model" in (saved / "model.joblib").read_bytes()  # the old name
     model = load_model(saved)
     record = dict.fromkeys(model.input_schema) | {"pclass": 1, "sex": "female", "age": 30}

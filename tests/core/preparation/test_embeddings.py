@@ -22,7 +22,7 @@ from flows.core.preparation.embeddings import (
 )
 from flows.core.preparation.prepared import as_model, prepare_training
 
-SMS = Path(__file__).resolve().parents[1] / "data" / "sms_spam_600.csv"
+SMS = Path(__file__).resolve().parents[2] / "data" / "sms_spam_600.csv"
 needs_extra = pytest.mark.skipif(not embeddings_available(),
                                  reason="the text extra is not installed: pip install -e '.[text]'")
 
