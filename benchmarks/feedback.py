@@ -56,11 +56,12 @@ def log_traffic(home: Path, version_path: Path, version: str, live: pd.DataFrame
                 batch: int = 100) -> list[dict[str, Any]]:
     """Answer live rows with the champion in-process and log them as the service does;
     (request id, index) per row, in order."""
+    from flows.core.config import Settings
     from flows.core.registry.model import load_model
     from flows.core.serving.prediction_log import PredictionLog
 
     model = load_model(version_path)
-    log = PredictionLog(home / "logs" / "predictions")
+    log = PredictionLog(Settings(home=home).prediction_logs_dir)
     keys = []
     features = live.drop(columns=[TARGET])
     for start in range(0, len(features), batch):

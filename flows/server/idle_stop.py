@@ -22,7 +22,9 @@ import httpx
 
 from flows.server.local_server import alive, stop_server
 
-ACTIVE_STATES = ("SCHEDULED", "PENDING", "RUNNING", "CANCELLING", "PAUSED")
+ACTIVE_STATES = ("PENDING", "RUNNING", "CANCELLING", "PAUSED")
+"""Not SCHEDULED: a deployment's schedule (or a run no worker will take) keeps creating those,
+and would keep a server no one uses alive."""
 POLL_S = 30.0
 """How often the watcher asks (at most; a quarter of the idle time when that is shorter)."""
 

@@ -33,15 +33,9 @@ STATE_FILE = "autopipe-server.json"
 START_TIMEOUT_S = 90.0
 
 
-def server_state(prefect_home: Path) -> dict[str, Any] | None:
-    """This home's running server: pid, url, started_at and, when it stops once idle,
-    idle_stop_s and the watcher's pid; None when none runs."""
-    return _read_state(prefect_home)
-
-
 def api_url(prefect_home: Path) -> str | None:
     """The address of a healthy server started for this home, or None."""
-    state = _read_state(prefect_home)
+    state = server_state(prefect_home)
     if state and _healthy(state["url"]):
         return str(state["url"])
     return None
@@ -60,7 +54,7 @@ def ensure_server(prefect_home: Path, log_file: Path, idle_stop_s: float | None 
 def keep_running(prefect_home: Path) -> None:
     """The running server no longer stops by itself (``autopipe server start``)."""
     with _state_lock(prefect_home):
-        state = _read_state(prefect_home)
+        state = server_state(prefect_home)
         if state is None or not state.get("watcher_pid"):
             return
         with contextlib.suppress(ProcessLookupError):
@@ -73,7 +67,7 @@ def stop_server(prefect_home: Path, grace_s: float = 10.0, pid: int | None = Non
     without); True if one was running. Under the state lock, so a command that is about to
     use the server either finds it gone and starts another, or uses it before it stops."""
     with _state_lock(prefect_home):
-        state = _read_state(prefect_home)
+        state = server_state(prefect_home)
         if state is None or (pid is not None and int(state["pid"]) != pid):
             return False
         (prefect_home / STATE_FILE).unlink(missing_ok=True)
@@ -167,7 +161,9 @@ def prefect_executable() -> str:
     return found
 
 
-def _read_state(prefect_home: Path) -> dict[str, Any] | None:
+def server_state(prefect_home: Path) -> dict[str, Any] | None:
+    """This home's running server: pid, url, started_at and, when it stops once idle,
+    idle_stop_s and the watcher's pid; None when none runs."""
     try:
         state: dict[str, Any] = json.loads((prefect_home / STATE_FILE).read_text())
     except (OSError, ValueError):

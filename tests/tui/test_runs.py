@@ -343,3 +343,26 @@ def test_x_clears_a_stopped_run_and_what_it_had_written(tmp_path: Path) -> None:
 
     asyncio.run(scenario())
     assert not live.exists() and not leftover.exists() and settings.models_dir.exists()
+
+
+def test_a_background_run_that_fails_is_reported_with_its_error_and_hint(
+        tmp_path: Path) -> None:
+    """What the run wrote to its outcome file reaches the notification, not its log text."""
+    from tui.screens.start_run import launch, outcome_path
+
+    settings = Settings(home=tmp_path / "home")
+
+    async def scenario() -> None:
+        app = AutopipeApp(settings)
+        async with app.run_test(size=(120, 40)) as pilot:
+            run = launch(settings, str(tmp_path / "nope.csv"), "y", "5")
+            run.watch(app)
+
+            def notified() -> str:
+                return " ".join(str(n.message) for n in app._notifications)
+
+            await until(lambda: "failed" in notified(), pilot, 120)
+            assert "failed (exit 2)" in notified() and "file not found" in notified()
+            assert outcome_path(run.log_path).exists()
+
+    asyncio.run(scenario())
