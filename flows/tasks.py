@@ -68,9 +68,10 @@ def write_reports(catalog_path: Path, record: RunRecord, reports_dir: Path) -> P
 
 @task(name="prepare", cache_policy=NO_CACHE)
 def prepare(dataset: DatasetRef, target: str, test_size: float, seed: int, max_rows: int,
-            text_features: TextFeatures, budget_s: float) -> prepared.PreparedData:
+            text_features: TextFeatures, budget_s: float,
+            metric: str | None) -> prepared.PreparedData:
     return prepared.prepare_training(ingest.read_snapshot(dataset, target), target, test_size,
-                                     seed, max_rows, text_features, budget_s)
+                                     seed, max_rows, text_features, budget_s, metric)
 
 
 @task(name="fit", cache_policy=NO_CACHE)

@@ -95,7 +95,7 @@ def _train(settings: Settings, live: LiveRun, run_id: str, source: str, target: 
         with stage("prepare", usages):
             prepared = tasks.prepare(dataset, target, settings.search.test_size, seed,
                                      settings.search.max_rows, settings.search.text_features,
-                                     budget)
+                                     budget, metric)
         task_kind = prepared.task
         version = registry.model_version(dataset.name, run_id)
         options = FitOptions(seed=seed, n_jobs=n_jobs, metric=metric, prefer=prefer,

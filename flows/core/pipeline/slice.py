@@ -57,7 +57,8 @@ def fit_slice(prepared: PreparedData, spec: SliceSpec, options: FitOptions, vers
         with stage("prepare", usages, announce=False):
             split = slice_split(prepared.split, spec)
             excluded = excluded_columns(policy, split.x_train) if policy else []
-            sliced = prepare_split(split, options.seed, text_features, budget, excluded)
+            sliced = prepare_split(split, options.seed, text_features, budget, excluded,
+                                   options.metric)
         slice_options = options
         if policy is not None:
             slice_options = replace(

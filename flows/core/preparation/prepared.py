@@ -20,6 +20,7 @@ from flows.core.preparation.imbalance import ClassBalance, balancing_weights, cl
 from flows.core.preparation.prepare import Preparation, plan_preparation
 from flows.core.preparation.split import Split, cap_training_rows, split_frame
 from flows.core.registry.model import FittedModel
+from flows.core.training.losses import search_metric
 from flows.core.types import Exclusion, Task
 
 
@@ -42,20 +43,24 @@ class PreparedData:
 def prepare_training(frame: pl.DataFrame, target: str, test_size: float, seed: int,
                      max_rows: int | None = None,
                      text_features: TextFeatures = "auto",
-                     budget_s: float | None = None) -> PreparedData:
+                     budget_s: float | None = None,
+                     metric: str | None = None) -> PreparedData:
     """Split, cap the training rows, plan the features from the training part (leaks left
-    out), fit the preprocessing on it, and weigh classes if they are badly imbalanced."""
+    out), fit the preprocessing on it, and weigh classes where a run that optimises
+    ``metric`` (None: the task's default) should (imbalance.py)."""
     split = split_frame(frame, target, test_size, seed)
     if max_rows:
         split = cap_training_rows(split, max_rows, seed)
-    return prepare_split(split, seed, text_features, budget_s)
+    return prepare_split(split, seed, text_features, budget_s, metric=metric)
 
 
 def prepare_split(split: Split, seed: int, text_features: TextFeatures = "auto",
                   budget_s: float | None = None,
-                  excluded: Sequence[Exclusion] = ()) -> PreparedData:
+                  excluded: Sequence[Exclusion] = (),
+                  metric: str | None = None) -> PreparedData:
     """Plan the features of a split's training part (leaks and ``excluded`` columns left
-    out), fit the preprocessing on it, and weigh classes if they are badly imbalanced."""
+    out), fit the preprocessing on it, and weigh classes where a run that optimises
+    ``metric`` should (imbalance.py)."""
     plan = plan_preparation(split.x_train.drop(columns=[e.column for e in excluded]),
                             split.task, text_features, budget_s)
     plan = replace(plan, exclusions=tuple(excluded) + plan.exclusions)
@@ -67,8 +72,9 @@ def prepare_split(split: Split, seed: int, text_features: TextFeatures = "auto",
     preprocessor = plan.build()
     x_train = preprocessor.fit_transform(split.x_train[list(plan.feature_columns)],
                                          split.y_train)
-    balance = class_balance(split.y_train, split.classes) if split.task.is_classification \
-        else None
+    balance = class_balance(split.y_train, split.classes,
+                            search_metric(split.task, metric)) \
+        if split.task.is_classification else None
     weights = balancing_weights(split.y_train, balance) if balance else None
     return PreparedData(split, plan, preprocessor, np.asarray(x_train, dtype=float), balance,
                         weights)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from scipy.special import expit, softmax
 from sklearn.exceptions import ConvergenceWarning
 
 from flows.core.types import Task
@@ -173,6 +174,8 @@ def predict_outputs(estimator: Any, x: np.ndarray, task: Task, n_classes: int) -
                                            thread_count=threads), dtype=float)
         if task.is_classification:
             return raw
+    elif type(estimator).__name__ in _LINEAR:
+        return _linear_outputs(estimator, x, task, n_classes)
     elif task is Task.REGRESSION:
         raw = np.asarray(estimator.predict(x), dtype=float)
     else:
@@ -183,6 +186,24 @@ def predict_outputs(estimator: Any, x: np.ndarray, task: Task, n_classes: int) -
     if raw.ndim == 1:
         return np.column_stack([1 - raw, raw])
     return raw
+
+
+_LINEAR = ("Ridge", "LogisticRegression", "LinearRegression")
+
+
+def _linear_outputs(estimator: Any, x: np.ndarray, task: Task, n_classes: int) -> np.ndarray:
+    """A fitted linear model's outputs as scikit-learn computes them, without
+    its input checks: they were ~0.5 ms of every call, and a bag calls each fold model."""
+    scores = np.asarray(x, dtype=float) @ np.asarray(estimator.coef_, dtype=float).T \
+        + estimator.intercept_
+    if task is Task.REGRESSION:
+        return np.asarray(scores, dtype=float).ravel()
+    if scores.shape[1] == 1:
+        positive = expit(scores[:, 0])
+        proba = np.column_stack([1 - positive, positive])
+    else:
+        proba = softmax(scores, axis=1)
+    return _all_classes(estimator, proba, n_classes)
 
 
 def _all_classes(estimator: Any, proba: np.ndarray, n_classes: int) -> np.ndarray:

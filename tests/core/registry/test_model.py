@@ -5,9 +5,15 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from flows.core.data.cleaning import clean_value
 from flows.core.errors import InputValidationError
 from flows.core.preparation.prepare import plan_preparation
-from flows.core.registry.model import FittedModel, load_model
+from flows.core.registry.model import (
+    FittedModel,
+    coerce_column,
+    datetime_values,
+    load_model,
+)
 from flows.core.types import Task
 
 
@@ -84,3 +90,14 @@ def test_a_model_saved_before_the_core_moved_into_packages_still_loads_and_predi
     out = model.predict_frame(model.frame_from_records([record]))
     assert set(out["prediction"]) <= set(model.classes)
     assert "flows.core.model" not in sys.modules  # the alias lived for the unpickling only
+
+
+def test_a_few_dates_are_read_in_plain_python_as_pandas_reads_them() -> None:
+    values = ["2024-03-01", " 2024-03-01T12:30:00 ", pd.Timestamp("2023-01-02 03:04"), None,
+              "NA"]
+    cleaned = [clean_value(v) for v in values]
+    expected = list(coerce_column(pd.Series(values, dtype=object), "day", "datetime"))
+    assert datetime_values(cleaned, "day") == [*expected[:3], pd.NaT, pd.NaT]
+    assert datetime_values(["03/01/2024 12:00"], "day") == [pd.Timestamp("2024-03-01 12:00")]
+    with pytest.raises(InputValidationError, match="'day' must be a date"):
+        datetime_values(["soon"], "day")

@@ -21,8 +21,8 @@ from flows.core.registry.model import COMPILED_MAX_ROWS, FittedModel, load_model
 from flows.core.serving import record_path
 from flows.core.serving.record_path import (
     CategoryLookup,
+    DateParts,
     DocumentTerms,
-    FittedChain,
     NumericChain,
     PipelinePath,
     RecordPath,
@@ -74,7 +74,7 @@ def test_every_encoding_compiles_to_its_fast_part() -> None:
     path = compile_record_path(fitted)
     assert isinstance(path, RecordPath)
     kinds = {type(part) for part in path.parts}
-    assert kinds == {NumericChain, CategoryLookup, DocumentTerms, FittedChain}  # dates: fitted
+    assert kinds == {NumericChain, CategoryLookup, DocumentTerms, DateParts}
 
 
 @pytest.mark.parametrize("learner", ["lightgbm", "linear"])

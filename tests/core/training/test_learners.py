@@ -82,3 +82,16 @@ def test_fewer_rounds_raise_the_learning_rate_in_proportion_up_to_a_cap() -> Non
     assert fewer_rounds(config, 10).params["learning_rate"] == 0.3
     catboost = Config("catboost", "catboost", {"iterations": 1000}, "a test")
     assert fewer_rounds(catboost, 100).params == {"iterations": 100}  # CatBoost picks its rate
+
+
+@pytest.mark.parametrize("task", list(Task))
+def test_linear_outputs_skip_scikit_learns_checks_and_give_its_answers(task: Task) -> None:
+    data = table(task)
+    rows = np.arange(len(data.y))
+    fold = fit_fold(Config("linear", "linear", {}, "a test"), data, rows[:300], rows[300:],
+                    seed=0, n_jobs=1)
+    expected = fold.estimator.predict(data.x[300:]) if task is Task.REGRESSION \
+        else fold.estimator.predict_proba(data.x[300:])
+    np.testing.assert_allclose(predict_outputs(fold.estimator, data.x[300:], task,
+                                               data.n_classes), expected, rtol=1e-12,
+                               atol=1e-12)
