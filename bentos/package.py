@@ -85,5 +85,5 @@ def _stage_release(stage: Path, document: dict[str, Any]) -> None:
 
 
 def _uses_embeddings(document: dict[str, Any]) -> bool:
-    return any(read_card(Path(path)).get("text_features") == "embeddings"
+    return any(read_card(Path(path)).text_features == "embeddings"
                for path in document["artifacts"].values())

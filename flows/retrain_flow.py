@@ -50,7 +50,8 @@ def retrain(dataset: str | None = None, budget_s: float | None = None,
     family = dataset or catalog.newest_family()
     champion = catalog.model(catalog.champion(family))
     card = registry.read_card(champion.artifact_path)
-    seed = card.get("seed", settings.search.seed) if seed is None else seed
+    seed = (card.seed if card.seed is not None else settings.search.seed) if seed is None \
+        else seed
     labelled = catalog.labelled_predictions(catalog.family_versions(family))
     require_feedback(labelled, family)
     snapshot = read_snapshot(catalog.dataset(champion.dataset_hash), champion.target)
@@ -59,11 +60,10 @@ def retrain(dataset: str | None = None, budget_s: float | None = None,
     source = _write_training_table(settings, family,
                                    training_table(snapshot, trained_on, champion.target))
     summary = train(source=str(source), target=champion.target,
-                    budget_s=budget_s if budget_s is not None else card.get("budget_s"),
-                    name=family, seed=seed, prefer=card.get("prefer", "balanced"),
-                    max_models=max_models if max_models is not None
-                    else card.get("max_models"))
-    challenger = catalog.model(summary["model_version"])
+                    budget_s=budget_s if budget_s is not None else card.budget_s,
+                    name=family, seed=seed, prefer=card.prefer or "balanced",
+                    max_models=max_models if max_models is not None else card.max_models)
+    challenger = catalog.model(summary.model_version)
     registry.save_fresh_rows(challenger.artifact_path, fresh)
     champion_model = load_model(champion.artifact_path)
     verdict = judge(champion_model, load_model(challenger.artifact_path), trained_on,
@@ -74,17 +74,17 @@ def retrain(dataset: str | None = None, budget_s: float | None = None,
                       f"retrained on feedback; gain {verdict.gain:.4f} >= {min_gain}",
                       {"gate": verdict.as_dict()}, settings.releases_dir)
     result = {"dataset": family, "champion": champion.version,
-              "challenger": challenger.version, "run_id": summary["run_id"],
+              "challenger": challenger.version, "run_id": summary.run_id,
               "source": str(source), "promoted": promoted, "auto_promote": auto_promote,
               "feedback": {"labelled": labelled.height,
                            "corrected": int(labelled["corrected"].sum()),
                            "trained_on": trained_on.height},
-              "verdict": verdict.as_dict(), "run_report": summary["report"]}
+              "verdict": verdict.as_dict(), "run_report": summary.report}
     catalog.audit("autopipe", "retrain", challenger.version,
                   {k: result[k] for k in ("champion", "promoted", "feedback")}
                   | {"recommendation": verdict.describe()})
     analysis = correction_analysis(labelled, champion_model.input_schema)
-    report = write_html(settings.reports_dir / f"retrain-{summary['run_id']}.html",
+    report = write_html(settings.reports_dir / f"retrain-{summary.run_id}.html",
                         feedback_report_html(result, analysis))
     return result | {"report": str(report), "error_analysis": analysis}
 
@@ -96,3 +96,4 @@ def _write_training_table(settings: Settings, family: str, table: pl.DataFrame) 
     path.parent.mkdir(parents=True, exist_ok=True)
     table.write_parquet(path)
     return path
+

@@ -22,6 +22,7 @@ from flows.core.pipeline import fit
 from flows.core.pipeline.budget import Clock
 from flows.core.preparation import prepared
 from flows.core.preparation.embeddings import TextFeatures
+from flows.core.records.card import ModelCard
 from flows.core.registry import artifacts as registry
 from flows.core.registry import release
 from flows.core.registry.model import FittedModel
@@ -84,7 +85,7 @@ def fit_model(data: prepared.PreparedData, options: fit.FitOptions, version: str
 
 @task(name="register", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1,
       retry_condition_fn=unless_user_error)
-def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],
+def save_artifact(model: FittedModel, models_dir: Path, card: ModelCard,
                   card_markdown: str, held_out: pl.DataFrame | None = None,
                   reference: pd.DataFrame | None = None) -> Path:
     return registry.save_artifact(model, models_dir, card, card_markdown, held_out, reference)

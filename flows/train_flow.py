@@ -31,10 +31,18 @@ from flows.core.pipeline.fit import FitOptions
 from flows.core.pipeline.slice import SliceOutcome
 from flows.core.policy.rules import load_policy
 from flows.core.preparation.prepared import PreparedData
+from flows.core.records.card import CARD_SCHEMA_VERSION, ModelCard
+from flows.core.records.run import (
+    BaselineFacts,
+    DataFacts,
+    RunSummary,
+    SliceSummary,
+    StageFacts,
+)
 from flows.core.registry import artifacts as registry
 from flows.core.registry.card import model_card_markdown
 from flows.core.registry.lineage import code_lineage
-from flows.core.reports.files import data_report_path, write_summary
+from flows.core.reports.files import data_report_path, summary_path
 from flows.core.resources import stage
 from flows.core.store.catalog import GLOBAL_SLICE, Catalog
 from flows.core.training.ensemble import Prefer
@@ -50,7 +58,7 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
           slice_by: list[str] | None = None, min_slice_rows: int = MIN_SLICE_ROWS,
           policies: list[str] | None = None, workers: int = 1, dask: str | None = None,
           slice_deployment: str | None = None,
-          started_at: float | None = None) -> dict[str, Any]:
+          started_at: float | None = None) -> RunSummary:
     """Ingest, profile, split, fit baselines, the portfolio and the tuner, integrate,
     evaluate, explain, [one model per slice,] register, report, within ``budget_s`` seconds
     of ``started_at`` (epoch seconds: when the command that asked for the run started; default
@@ -61,9 +69,8 @@ def train(source: str, target: str, budget_s: float | None = None, name: str | N
     ``policies`` (YAML files) that governs it."""
     settings = Settings()
     run_id = uuid.uuid4().hex[:12]
-    with LiveRun(settings.live_dir, run_id, {
-            "source": source, "target": target, "name": name, "budget_s": budget_s,
-            "flow_run_id": flow_run.get_id()}) as live:
+    with LiveRun(settings.live_dir, run_id, source=source, target=target, name=name,
+                 budget_s=budget_s, flow_run_id=flow_run.get_id()) as live:
         return _train(settings, live, run_id, source, target, budget_s, name, seed, query,
                       metric, prefer, max_models, slice_by, min_slice_rows, policies,
                       SliceDispatch(workers, dask, slice_deployment), started_at)
@@ -73,7 +80,7 @@ def _train(settings: Settings, live: LiveRun, run_id: str, source: str, target: 
            budget_s: float | None, name: str | None, seed: int | None, query: str | None,
            metric: str | None, prefer: Prefer, max_models: int | None,
            slice_by: list[str] | None, min_slice_rows: int, policies: list[str] | None,
-           dispatch: SliceDispatch, started: float | None) -> dict[str, Any]:
+           dispatch: SliceDispatch, started: float | None) -> RunSummary:
     rules = [load_policy(Path(path)) for path in policies or []]
     budget = budget_s if budget_s is not None else settings.search.budget_s
     seed = settings.search.seed if seed is None else seed
@@ -104,24 +111,22 @@ def _train(settings: Settings, live: LiveRun, run_id: str, source: str, target: 
         fitted = tasks.fit_model(prepared, options, version, clock)
         usages += fitted.stages
         winner, evaluations = fitted.model, fitted.evaluations
-        metric_name, integration_facts = fitted.metric, fitted.integration
-        card = {"version": version, "run_id": run_id, "dataset": dataset.name,
-                "dataset_hash": dataset.content_hash, "target": target, "task": task_kind.value,
-                "learner": winner.learner, "search_metric": metric_name, "prefer": prefer,
-                "validation": fitted.folds.describe(), "training": fitted.training_facts(),
-                "integration": integration_facts,
-                "configurations": fitted.configurations,
-                "warm_started_from": [c.name for c in options.first] or None,
-                "max_models": max_models, "seed": seed, "budget_s": budget,
-                "test_size": settings.search.test_size,
-                "text_features": prepared.plan.text_features if prepared.plan.texts else None,
-                "metrics": {e.role: e.metrics for e in evaluations},
-                "input_schema": winner.input_schema, "created_at": started_at.isoformat(),
-                "rows": dataset.rows, "test_rows": len(prepared.split.y_test)} \
-            | fitted.explained | _data_facts(prepared)
-        markdown = model_card_markdown(card, fitted.explained["intervals"],
-                                       fitted.explained["permutation_importance"],
-                                       fitted.explained["learner_importance"])
+        metric_name, training = fitted.metric, fitted.training_facts()
+        card = ModelCard(
+            schema_version=CARD_SCHEMA_VERSION, version=version, run_id=run_id,
+            dataset=dataset.name, dataset_hash=dataset.content_hash, target=target,
+            task=task_kind.value, learner=winner.learner, search_metric=metric_name,
+            prefer=prefer, validation=fitted.folds.describe(), training=training,
+            integration=fitted.integration, configurations=fitted.configurations,
+            warm_started_from=[c.name for c in options.first] or None,
+            max_models=max_models, seed=seed, budget_s=budget,
+            test_size=settings.search.test_size,
+            text_features=prepared.plan.text_features if prepared.plan.texts else None,
+            metrics={e.role: e.metrics for e in evaluations},
+            input_schema=winner.input_schema, created_at=started_at.isoformat(),
+            rows=dataset.rows, test_rows=len(prepared.split.y_test),
+            **fitted.explained.model_dump(), **_data_facts(prepared).model_dump())
+        markdown = model_card_markdown(card)
         plan = plan_slices(prepared.split, slice_by, min_slice_rows) if slice_by else None
         if plan and dispatch.deployment:
             live.created(settings.work_dir / run_id)
@@ -150,9 +155,11 @@ def _train(settings: Settings, live: LiveRun, run_id: str, source: str, target: 
                 artifact_path=artifact_dir, created_at=datetime.now(),
                 metrics=next(e.metrics for e in evaluations if e.role == "model"),
                 lineage=code_lineage() | {"seed": seed, "search_metric": metric_name,
-                                          "integration": integration_facts["kind"],
+                                          "integration": fitted.integration.kind,
                                           "max_models": max_models,
-                                          "configurations": card["configurations"]}),
+                                          "configurations": {
+                                              name: c.model_dump()
+                                              for name, c in card.configurations.items()}}),
             flow_run_id=flow_run.get_id(), profile=profile,
             profile_report=data_report_path(settings.reports_dir, dataset, target),
             slices=slices)
@@ -162,15 +169,15 @@ def _train(settings: Settings, live: LiveRun, run_id: str, source: str, target: 
     release_file = tasks.write_release(settings.catalog_path, dataset.name, settings.releases_dir)
     with stage("report", usages):  # after the record: its time is shown, not stored
         report = tasks.write_reports(settings.catalog_path, record, settings.reports_dir)
-    summary = _summary(record, release_file, prepared) | {
-        "report": str(report), "data_report": str(record.profile_report),
-        "data_alerts": profile["alerts"],
-        "search_metric": metric_name, "validation": fitted.folds.describe(),
-        "training": fitted.training_facts(), "integration": integration_facts,
-        "max_models": max_models, "budget_s": budget,
-        "slices": [_slice_summary(s) for s in slices]}
+    summary = RunSummary(
+        **_data_facts(prepared).model_dump(), **_run_facts(record, release_file),
+        report=str(report), data_report=str(record.profile_report),
+        data_alerts=profile["alerts"], search_metric=metric_name,
+        validation=fitted.folds.describe(), training=training,
+        integration=fitted.integration, max_models=max_models, budget_s=budget,
+        slices=[_slice_summary(s) for s in slices])
     # A run on a worker is followed from elsewhere (autopipe run --remote): it reads this.
-    write_summary(settings.reports_dir, run_id, summary)
+    summary.write(summary_path(settings.reports_dir, run_id))
     return summary
 
 
@@ -193,62 +200,59 @@ def _champion_configurations(settings: Settings, dataset_name: str,
     if champion is None or champion.target != target:
         return ()
     card = registry.read_card(champion.artifact_path)
-    members = (card.get("integration") or {}).get("members") or []
-    stored = card.get("configurations") or {}
-    return tuple(Config(f"champion_{name}", c["learner"], c["params"],
-                        f"the champion's ({champion.version})", 1.0, c.get("flaml_params"))
-                 for name, c in stored.items() if name in members)
+    members = card.integration.members if card.integration else []
+    return tuple(Config(f"champion_{name}", c.learner, c.params,
+                        f"the champion's ({champion.version})", 1.0, c.flaml_params)
+                 for name, c in card.configurations.items() if name in members)
 
 
 def _register_slices(settings: Settings, live: LiveRun, plan: SlicePlan,
-                     outcomes: list[SliceOutcome], card: dict[str, Any],
+                     outcomes: list[SliceOutcome], card: ModelCard,
                      undo: ExitStack) -> tuple[SliceRecord, ...]:
     """Save each slice model's artifact; the records the catalog gets for every slice."""
     records = []
+    card_version, run_id = str(card.version), str(card.run_id)
+    dataset_hash, target = str(card.dataset_hash), str(card.target)
     for outcome in outcomes:
-        model = outcome.fitted.model
-        slice_card = card | {"version": model.version, "slice": outcome.name,
-                             "learner": model.learner, "slice_comparison": outcome.comparison,
-                             "champion_for_slice": outcome.champion,
-                             "policy": model.policy, "policy_breaches": outcome.breaches,
-                             "excluded_by_policy": outcome.excluded,
-                             "metrics": {e.role: e.metrics for e in outcome.fitted.evaluations},
-                             "configurations": outcome.fitted.configurations,
-                             "integration": outcome.fitted.integration,
-                             "input_schema": model.input_schema} | outcome.fitted.explained
-        explained = outcome.fitted.explained
+        model, fitted = outcome.fitted.model, outcome.fitted
+        slice_card = card.model_copy(update={
+            "version": model.version, "slice": outcome.name, "learner": model.learner,
+            "slice_comparison": outcome.comparison, "champion_for_slice": outcome.champion,
+            "policy": model.policy, "policy_breaches": outcome.breaches,
+            "excluded_by_policy": outcome.excluded,
+            "metrics": {e.role: e.metrics for e in fitted.evaluations},
+            "configurations": fitted.configurations, "training": fitted.training_facts(),
+            "integration": fitted.integration, "validation": fitted.folds.describe(),
+            "input_schema": model.input_schema} | dict(fitted.explained))
         live.created(settings.models_dir / model.version)
         directory = registry.save_artifact(
-            model, settings.models_dir, slice_card,
-            model_card_markdown(slice_card, explained["intervals"],
-                                explained["permutation_importance"],
-                                explained["learner_importance"]),
+            model, settings.models_dir, slice_card, model_card_markdown(slice_card),
             reference=outcome.reference)
         undo.callback(registry.remove_artifact, directory)
         records.append(SliceRecord(
-            outcome.name, model.version if outcome.champion == "slice" else card["version"],
+            outcome.name, model.version if outcome.champion == "slice" else card_version,
             outcome.comparison,
-            ModelRecord(version=model.version, run_id=card["run_id"],
-                        dataset_hash=card["dataset_hash"], target=card["target"],
+            ModelRecord(version=model.version, run_id=run_id,
+                        dataset_hash=dataset_hash, target=target,
                         task=model.task, learner=model.learner, artifact_path=directory,
                         created_at=datetime.now(), metrics=outcome.comparison["slice"],
-                        lineage=code_lineage() | {"seed": card["seed"], "slice": outcome.name},
+                        lineage=code_lineage() | {"seed": card.seed, "slice": outcome.name},
                         slice=outcome.name),
             policy=outcome.policy, breaches=tuple(outcome.breaches)))
-    records += [SliceRecord(name, card["version"], reason=reason)
+    records += [SliceRecord(name, card_version, reason=reason)
                 for name, reason in plan.small.items()]
     return tuple(sorted(records, key=lambda r: r.name))
 
 
-def _slice_summary(record: SliceRecord) -> dict[str, Any]:
-    return {"slice": record.name, "model_version": record.model and record.model.version,
-            "champion_version": record.champion_version, "reason": record.reason,
-            "metrics": record.metrics, "policy": record.policy,
-            "breaches": list(record.breaches)}
+def _slice_summary(record: SliceRecord) -> SliceSummary:
+    return SliceSummary(slice=record.name, model_version=record.model and record.model.version,
+                        champion_version=record.champion_version, reason=record.reason,
+                        metrics=record.metrics, policy=record.policy,
+                        breaches=list(record.breaches))
 
 
-def _summary(record: RunRecord, release_file: Path, prepared: PreparedData) -> dict[str, Any]:
-    """The JSON-ready result of a run: what ``autopipe run --json`` prints."""
+def _run_facts(record: RunRecord, release_file: Path) -> dict[str, Any]:
+    """The summary's facts of the recorded run."""
     by_role = {e.role: e for e in record.evaluations}
     return {
         "run_id": record.run_id,
@@ -265,23 +269,22 @@ def _summary(record: RunRecord, release_file: Path, prepared: PreparedData) -> d
         "release": str(release_file),
         "learner": record.model.learner,
         "metrics": by_role["model"].metrics,
-        "baselines": {role: {"learner": e.learner, "metrics": e.metrics}
+        "baselines": {role: BaselineFacts(learner=e.learner, metrics=e.metrics)
                       for role, e in by_role.items() if role != "model"},
         "trials": len(record.trials),
-        "stages": [{"stage": s.stage, "wall_s": s.wall_s, "cpu_s": s.cpu_s,
-                    "peak_rss_mb": s.peak_rss_mb} for s in record.stages],
+        "stages": [StageFacts(stage=s.stage, wall_s=s.wall_s, cpu_s=s.cpu_s,
+                              peak_rss_mb=s.peak_rss_mb) for s in record.stages],
         "duration_s": (record.finished_at - record.started_at).total_seconds(),
-    } | _data_facts(prepared)
+    }
 
 
-def _data_facts(prepared: PreparedData) -> dict[str, Any]:
+def _data_facts(prepared: PreparedData) -> DataFacts:
     """What the run did to the data before training: for the model card and the summary."""
     split = prepared.split
-    return {
-        "dropped_missing_target": split.dropped_missing_target,
-        "dropped_single_row_classes": list(split.dropped_single_row_classes),
-        "training_rows": len(split.x_train),
-        "training_rows_before_cap": split.train_rows_before_cap,
-        "class_balance": prepared.balance.as_dict() if prepared.balance else None,
-        "excluded_columns": [asdict(e) for e in prepared.plan.exclusions],
-    }
+    return DataFacts(
+        dropped_missing_target=split.dropped_missing_target,
+        dropped_single_row_classes=[str(c) for c in split.dropped_single_row_classes],
+        training_rows=len(split.x_train),
+        training_rows_before_cap=split.train_rows_before_cap,
+        class_balance=prepared.balance.as_dict() if prepared.balance else None,
+        excluded_columns=[asdict(e) for e in prepared.plan.exclusions])

@@ -12,9 +12,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from flows.core.records.run import RunSummary
 
 SESSION_HOME = Path(tempfile.mkdtemp(prefix="autopipe-tests-"))
 os.environ.pop("PREFECT_API_URL", None)
@@ -79,7 +82,7 @@ def _drain_prefect_workers() -> None:
 
 
 @pytest.fixture(scope="session")
-def trained(prefect_api: str) -> dict[str, dict[str, Any]]:
+def trained(prefect_api: str) -> dict[str, RunSummary]:
     """One real train flow per task on the shipped samples: task -> run summary."""
     from flows.train_flow import train
 

@@ -37,6 +37,7 @@ from flows.cli.server import server_app
 from flows.cli.summary import best_baseline, print_ingest_report, print_summary
 from flows.core.config import Settings
 from flows.core.errors import BUG_HINT, AutopipeError
+from flows.core.records.run import RunSummary
 from flows.core.store.catalog import Catalog
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -69,7 +70,7 @@ class PreferChoice(StrEnum):
 
 
 def train_once(settings: Settings, source: str, target: str, show_progress: bool,
-               **options: Any) -> dict[str, Any]:
+               **options: Any) -> RunSummary:
     """Run the train flow in this process against the Prefect server; ``options`` are the
     flow's own parameters (budget_s, name, seed, query, metric, prefer, max_models,
     slice_by, min_slice_rows, policies, workers). The budget counts from this process's
@@ -78,7 +79,7 @@ def train_once(settings: Settings, source: str, target: str, show_progress: bool
 
     check_source(source, target, options.get("query"))
 
-    def call() -> dict[str, Any]:
+    def call() -> RunSummary:
         from flows.train_flow import train
 
         return train(source=source, target=target, started_at=process_started(), **options)
@@ -87,7 +88,7 @@ def train_once(settings: Settings, source: str, target: str, show_progress: bool
 
 
 def train_remote(settings: Settings, source: str, target: str, show_progress: bool,
-                 **options: Any) -> dict[str, Any]:
+                 **options: Any) -> RunSummary:
     """Submit the train deployment and follow it until it ends; its summary."""
     from flows.core.data.ingest import check_source
 
@@ -158,7 +159,7 @@ def run(
                                  dask=dask, **options)
         finished(summary)
     if as_json:
-        print(json.dumps(json_safe(summary)))
+        print(summary.model_dump_json())
     else:
         print_summary(summary)
 
@@ -309,7 +310,7 @@ def demo(budget: Annotated[float, typer.Option(help="Search budget in seconds.")
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     err.print(f"[bold]2/3[/] Starting the prediction service on {base_url}")
-    process = start_service(settings, Path(summary["release"]), "127.0.0.1", port,
+    process = start_service(settings, Path(summary.release), "127.0.0.1", port,
                             settings.logs_dir / "demo-service.log")
     try:
         wait_ready(process, base_url)

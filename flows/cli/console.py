@@ -14,7 +14,8 @@ import psutil
 from rich.console import Console
 
 from flows.core.config import Settings
-from flows.core.records import RunOutcome
+from flows.core.records.outcome import RunOutcome
+from flows.core.records.run import RunSummary
 from flows.server import environment
 
 T = TypeVar("T")
@@ -86,10 +87,10 @@ def run_flow(settings: Settings, call: Callable[[], T], show_progress: bool) -> 
 
 
 @contextlib.contextmanager
-def outcome_written(path: Path | None) -> Iterator[Callable[[dict[str, Any]], None]]:
+def outcome_written(path: Path | None) -> Iterator[Callable[[RunSummary], None]]:
     """Write how a run ended to ``path`` (a RunOutcome), whichever way it ends: the caller
     reports the summary when it succeeded; an exception is recorded and raised on."""
-    def finished(summary: dict[str, Any]) -> None:
+    def finished(summary: RunSummary) -> None:
         if path:
             RunOutcome.completed(summary).write(path)
 

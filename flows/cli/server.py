@@ -34,7 +34,7 @@ def server_start(
 
     keep_running(settings.prefect_home)  # deployments and workers: not stopped when idle
     for state in reap_stopped_runs(settings):
-        err.print(f"[yellow]Run {state['run_id']} had died mid-run:[/] its flow run is marked "
+        err.print(f"[yellow]Run {state.run_id} had died mid-run:[/] its flow run is marked "
                   "crashed and the files it had written are removed.")
     with err.status("Deploying autopipe's flows from prefect.yaml…"):
         ensure_pool()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any
 from uuid import UUID
 
 import httpx
@@ -18,22 +17,22 @@ from prefect.exceptions import PrefectException
 from prefect.states import Crashed
 
 from flows.core.config import Settings
-from flows.core.live_runs import live_runs, remove_created
+from flows.core.live_runs import LiveState, live_runs, remove_created
 
 DIED = "the process running it died (its worker was killed or its machine went down)"
 
 
-def reap_stopped_runs(settings: Settings, api: str | None = None) -> list[dict[str, Any]]:
+def reap_stopped_runs(settings: Settings, api: str | None = None) -> list[LiveState]:
     """Clean up every stopped run of this host; return their live states. Their flow runs
     are marked on the Prefect server at ``api`` (default: PREFECT_API_URL), if there is one."""
     reaped = []
     for state in live_runs(settings.live_dir):
-        if state["status"] != "stopped":
+        if state.status != "stopped":
             continue
         remove_created(state)
-        if state.get("flow_run_id"):
-            mark_crashed(UUID(state["flow_run_id"]), api)
-        (settings.live_dir / f"{state['run_id']}.json").unlink(missing_ok=True)
+        if state.flow_run_id:
+            mark_crashed(UUID(state.flow_run_id), api)
+        (settings.live_dir / f"{state.run_id}.json").unlink(missing_ok=True)
         reaped.append(state)
     return reaped
 

@@ -22,9 +22,10 @@ from flows.core.config import Settings
 from flows.core.data.ingest import file_hash
 from flows.core.errors import AutopipeError
 from flows.core.files import partial_path
-from flows.core.live_runs import live_runs
+from flows.core.live_runs import LiveBest, LiveState, live_runs
 from flows.core.progress import SEARCH_STAGES, ProgressEvent
-from flows.core.reports.files import read_summary
+from flows.core.records.run import RunSummary
+from flows.core.reports.files import summary_path
 from flows.core.store.catalog import Catalog
 from flows.server.reaping import reap_stopped_runs
 
@@ -56,7 +57,7 @@ def submit_train(settings: Settings, parameters: dict[str, Any]) -> UUID:
 
 
 def follow(settings: Settings, flow_run_id: UUID, show: Callable[[ProgressEvent], None],
-           notice: Callable[[str], None]) -> dict[str, Any]:
+           notice: Callable[[str], None]) -> RunSummary:
     """Wait for the flow run to end, passing its progress to ``show`` and a word to
     ``notice`` if no worker takes it; its summary."""
     tracker = _LiveTracker(show)
@@ -71,10 +72,10 @@ def follow(settings: Settings, flow_run_id: UUID, show: Callable[[ProgressEvent]
                        "polling the 'autopipe' pool? (autopipe server status; autopipe server "
                        "start). Still waiting; Ctrl-C stops waiting, not the run.")
             live = next((s for s in live_runs(settings.live_dir)
-                         if s.get("flow_run_id") == str(flow_run_id)), None)
+                         if s.flow_run_id == str(flow_run_id)), None)
             if live is not None:
                 tracker.update(live)
-                if live["status"] == "stopped":
+                if live.status == "stopped":
                     reap_stopped_runs(settings)
                     raise AutopipeError("the worker running this run died; the run was "
                                         "marked crashed and its files removed",
@@ -86,10 +87,10 @@ def follow(settings: Settings, flow_run_id: UUID, show: Callable[[ProgressEvent]
     return _summary_of(settings, flow_run_id, state)
 
 
-def _summary_of(settings: Settings, flow_run_id: UUID, state: State) -> dict[str, Any]:
+def _summary_of(settings: Settings, flow_run_id: UUID, state: State) -> RunSummary:
     run_id = Catalog(settings.catalog_path).run_of_flow_run(str(flow_run_id))
     if state.is_completed() and run_id:
-        return read_summary(settings.reports_dir, run_id)
+        return RunSummary.read(summary_path(settings.reports_dir, run_id))
     raise AutopipeError(f"the run on the server ended {state.name}: {state.message or ''}",
                         f"see the workers' logs in {settings.logs_dir} (flow run "
                         f"{flow_run_id})")
@@ -99,20 +100,21 @@ class _LiveTracker:
     """Turns successive live states into the progress events a local run would emit."""
 
     def __init__(self, show: Callable[[ProgressEvent], None]) -> None:
-        self.show, self.stage, self.best = show, "", None
+        self.show, self.stage = show, ""
+        self.best: LiveBest | None = None
 
-    def update(self, live: dict[str, Any]) -> None:
-        if live["stage"] != self.stage and live["stage"] != "starting":
+    def update(self, live: LiveState) -> None:
+        if live.stage != self.stage and live.stage != "starting":
             self.finish()
-            self.stage = live["stage"]
+            self.stage = live.stage
             self.show(ProgressEvent(stage=self.stage, status="started"))
-        best = live.get("best")
+        best = live.best
         if best and best != self.best and self.stage in SEARCH_STAGES:
             self.best = best
             self.show(ProgressEvent(
-                stage=self.stage, status="running", elapsed_s=best["elapsed_s"],
-                budget_s=best["budget_s"], best_score=best["score"],
-                best_learner=best["learner"], metric=best["metric"]))
+                stage=self.stage, status="running", elapsed_s=best.elapsed_s,
+                budget_s=best.budget_s, best_score=best.score,
+                best_learner=best.learner, metric=best.metric))
 
     def finish(self) -> None:
         if self.stage:

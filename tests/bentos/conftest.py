@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 
+from flows.core.records.run import RunSummary
+
 
 @pytest.fixture(scope="session")
-def service_module(trained: dict[str, dict[str, Any]],
+def service_module(trained: dict[str, RunSummary],
                    tmp_path_factory: pytest.TempPathFactory) -> Any:
     """bentos.service serving the binary sample's release."""
-    os.environ["AUTOPIPE_RELEASE"] = trained["binary"]["release"]
+    os.environ["AUTOPIPE_RELEASE"] = trained["binary"].release
     # `bentoml serve` sets this for its workers; the in-process app's /metrics needs it too.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path_factory.mktemp("prometheus"))
     import bentos.service  # the service reads its release when the app starts it

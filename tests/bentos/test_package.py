@@ -6,13 +6,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import bentoml
 import httpx
 import pytest
 
 from flows.core.config import Settings
+from flows.core.records.run import RunSummary
 from flows.core.store.catalog import Catalog
 from flows.server.environment import tool_environment
 from flows.server.local_server import free_port
@@ -21,7 +21,7 @@ from tests.bentos.test_service import expected, records
 
 
 @pytest.fixture(scope="module")
-def bento_tag(trained: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory,
+def bento_tag(trained: dict[str, RunSummary], tmp_path_factory: pytest.TempPathFactory,
               ) -> str:
     from bentos.package import package_release
 
@@ -30,9 +30,9 @@ def bento_tag(trained: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempP
 
 
 def test_the_bento_carries_the_release_its_models_and_pinned_requirements(
-        bento_tag: str, trained: dict[str, dict[str, Any]]) -> None:
+        bento_tag: str, trained: dict[str, RunSummary]) -> None:
     bento = bentoml.get(bento_tag)
-    version = trained["binary"]["model_version"]
+    version = trained["binary"].model_version
     assert bento_tag.startswith("autopipe-titanic:") and bento.info.labels["champion"] == version
     source = Path(bento.path) / "src"
     release = json.loads((source / "release" / "release.json").read_text())
@@ -45,7 +45,7 @@ def test_the_bento_carries_the_release_its_models_and_pinned_requirements(
 
 @pytest.mark.slow
 def test_bentoml_serve_of_the_bento_answers_like_the_model(
-        bento_tag: str, trained: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+        bento_tag: str, trained: dict[str, RunSummary], tmp_path: Path) -> None:
     from flows.core.registry.model import load_model
 
     port = free_port()
@@ -62,7 +62,7 @@ def test_bentoml_serve_of_the_bento_answers_like_the_model(
     finally:
         stop_service(process)
     model = load_model(Catalog(Settings().catalog_path).model(
-        trained["binary"]["model_version"]).artifact_path)
+        trained["binary"].model_version).artifact_path)
     assert [r["prediction"] for r in answer["results"]] == expected(model)[
         "prediction"].tolist()
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from flows.core.config import Settings
+from flows.core.records.run import RunSummary
 from flows.core.registry.model import FittedModel, load_model
 from flows.core.store.catalog import Catalog
 from flows.server.local_server import free_port
@@ -27,8 +28,8 @@ def records() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def binary_model(trained: dict[str, dict[str, Any]]) -> FittedModel:
-    version = trained["binary"]["model_version"]
+def binary_model(trained: dict[str, RunSummary]) -> FittedModel:
+    version = trained["binary"].model_version
     return load_model(Catalog(Settings().catalog_path).model(version).artifact_path)
 
 
@@ -95,10 +96,10 @@ def log_lines(kind: str = "predictions") -> int:
 
 @pytest.mark.slow
 def test_real_bentoml_serve_answers_like_in_process_and_a_kill_loses_no_answer(
-        trained: dict[str, dict[str, Any]], binary_model: FittedModel, tmp_path: Path) -> None:
+        trained: dict[str, RunSummary], binary_model: FittedModel, tmp_path: Path) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    process = start_service(Settings(), Path(trained["binary"]["release"]), "127.0.0.1", port,
+    process = start_service(Settings(), Path(trained["binary"].release), "127.0.0.1", port,
                             tmp_path / "service.log")
     try:
         wait_ready(process, base_url, timeout_s=90)
@@ -115,7 +116,7 @@ def test_real_bentoml_serve_answers_like_in_process_and_a_kill_loses_no_answer(
     finally:
         stop_service(process)
     want = expected(binary_model)
-    assert answer["model_version"] == trained["binary"]["model_version"]
+    assert answer["model_version"] == trained["binary"].model_version
     assert [r["prediction"] for r in answer["results"]] == want["prediction"].tolist()
     assert [r["probabilities"]["0"] for r in answer["results"]] == pytest.approx(
         want["0"].tolist(), abs=1e-9)

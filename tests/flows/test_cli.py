@@ -7,13 +7,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 
 from flows.cli.app import run_cli
 from flows.core.config import Settings
+from flows.core.records.run import RunSummary
 from flows.core.registry.model import load_model
 from flows.core.store.catalog import Catalog
 from tests.conftest import SAMPLES, tree
@@ -112,7 +112,7 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
 
 
 def test_a_failed_run_writes_its_error_and_hint_to_the_outcome_file(tmp_path: Path) -> None:
-    from flows.core.records import RunOutcome
+    from flows.core.records.outcome import RunOutcome
 
     outcome = tmp_path / "outcome.json"
     code = run_cli(["run", str(tmp_path / "nope.csv"), "-t", "y", "--outcome", str(outcome)])
@@ -136,20 +136,20 @@ def test_a_mistyped_option_gets_the_usage_and_a_suggestion_not_a_bug_report(
 
 
 def test_runs_json_lists_the_trained_runs(
-        trained: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+        trained: dict[str, RunSummary], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(["runs", "--json"], capsys)
     assert code == 0
     listed = {row["run_id"]: row for row in json.loads(out)}
     for summary in trained.values():
-        row = listed[summary["run_id"]]
-        assert row["model_version"] == summary["model_version"]
-        assert row["model_score"] == pytest.approx(summary["metrics"][summary["main_metric"]])
+        row = listed[summary.run_id]
+        assert row["model_version"] == summary.model_version
+        assert row["model_score"] == pytest.approx(summary.metrics[summary.main_metric])
 
 
 def test_predict_scores_a_file_in_order(
-        trained: dict[str, dict[str, Any]], tmp_path: Path,
+        trained: dict[str, RunSummary], tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    version = trained["multiclass"]["model_version"]
+    version = trained["multiclass"].model_version
     source = tmp_path / "penguins_to_score.csv"
     original = pd.read_csv(SAMPLES / "penguins.csv").drop(columns=["species"]).head(40)
     original.to_csv(source, index=False)

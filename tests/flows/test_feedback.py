@@ -49,7 +49,7 @@ def served(prefect_api: str, feedback_home: Path) -> dict[str, Any]:
                     budget_s=TEST_BUDGET_S, max_models=TEST_MODELS, name=FAMILY, seed=0)
     frame = pd.read_csv(SAMPLES / "titanic.csv").sample(TRAFFIC_ROWS, random_state=7)
     port = free_port()
-    process = start_service(Settings(), Path(summary["release"]), "127.0.0.1", port,
+    process = start_service(Settings(), Path(summary.release), "127.0.0.1", port,
                             feedback_home / "service.log")
     answered = []
     try:
@@ -118,12 +118,12 @@ def test_labels_join_by_request_id_and_live_metrics_are_computed(
     result = json.loads(out)
     assert (result["received"], result["matched"]) == (TRAFFIC_ROWS, TRAFFIC_ROWS)
     [live] = result["performance"]
-    assert (live["model_version"], live["slice"]) == (served["summary"]["model_version"],
+    assert (live["model_version"], live["slice"]) == (served["summary"].model_version,
                                                       "global")
     expected = float(np.mean(answers["survived"] == answers["predicted"]))
     assert live["live_metrics"]["accuracy"] == pytest.approx(expected)
     assert live["corrected"] == int((answers["survived"] != answers["predicted"]).sum())
-    assert live["test"] == served["summary"]["metrics"]["roc_auc"]
+    assert live["test"] == served["summary"].metrics["roc_auc"]
     unknown = tmp_path / "unknown.csv"
     unknown.write_text("request_id,survived\nnot-a-request,1\n")
     code, _, err = cli(["labels", str(unknown)], capsys)
@@ -139,7 +139,7 @@ def test_corrections_change_the_retrained_model_and_the_gate_holds_back_a_worse_
 
     settings = Settings()
     catalog = Catalog(settings.catalog_path)
-    champion = served["summary"]["model_version"]
+    champion = served["summary"].model_version
     answers = served["answers"]
     write_labels(tmp_path / "truth.csv", answers)
     assert cli(["labels", str(tmp_path / "truth.csv")], capsys)[0] == 0

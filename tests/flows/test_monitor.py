@@ -16,6 +16,7 @@ import pytest
 from flows.core.config import Settings
 from flows.core.monitoring.drift import Thresholds
 from flows.core.monitoring.monitor import run_monitor
+from flows.core.records.run import RunSummary
 from flows.core.store.catalog import Catalog
 from flows.server.local_server import free_port
 from flows.server.service import start_service, stop_service, wait_ready
@@ -39,14 +40,14 @@ def now() -> datetime:
 
 @pytest.mark.slow
 def test_drift_alert_fires_for_the_shifted_feature_and_slice_only(
-        trained: dict[str, dict[str, Any]], tmp_path: Path,
+        trained: dict[str, RunSummary], tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     service_home = Settings(home=tmp_path / "service")  # its own prediction logs
     logs = service_home.prediction_logs_dir
     catalog = Catalog(Settings().catalog_path)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    process = start_service(service_home, Path(trained["binary"]["release"]), "127.0.0.1",
+    process = start_service(service_home, Path(trained["binary"].release), "127.0.0.1",
                             port, tmp_path / "service.log")
     try:
         wait_ready(process, base_url, timeout_s=90)
@@ -77,7 +78,7 @@ def test_drift_alert_fires_for_the_shifted_feature_and_slice_only(
     assert set(alerts.filter(feature="fare")["kind"]) == {"drift", "out_of_range"}
     fare = alerts.filter(feature="fare", kind="drift").row(0, named=True)
     assert (fare["kind"], fare["slice"], fare["status"]) == ("drift", "global", "open")
-    assert fare["model_version"] == trained["binary"]["model_version"]
+    assert fare["model_version"] == trained["binary"].model_version
     code, out, _ = cli(["alerts", "ack", fare["alert_id"], "--note", "looking",
                         "--assignee", "ana"], capsys)
     assert code == 0 and "open -> acknowledged" in out
@@ -89,9 +90,9 @@ def test_drift_alert_fires_for_the_shifted_feature_and_slice_only(
 
 
 def test_retrain_without_labels_says_how_to_get_them(
-        trained: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+        trained: dict[str, RunSummary], capsys: pytest.CaptureFixture[str]) -> None:
     catalog = Catalog(Settings().catalog_path)
     before = catalog.table_counts()
-    code, _, err = cli(["retrain", "--dataset", trained["binary"]["dataset"]], capsys)
+    code, _, err = cli(["retrain", "--dataset", trained["binary"].dataset], capsys)
     assert code == 2 and "no labelled predictions" in err and "autopipe labels" in err
     assert catalog.table_counts() == before

@@ -7,12 +7,12 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from flows.cli.app import run_cli
 from flows.core.config import Settings
+from flows.core.records.run import RunSummary
 from flows.core.registry.artifacts import read_card
 from flows.core.registry.release import read_release, release_path
 from flows.core.serving.live_release import CHECK_EVERY_S, LiveRelease
@@ -22,7 +22,7 @@ from tests.conftest import SAMPLE_RUNS
 
 @pytest.fixture(scope="module")
 def two_versions(prefect_api: str, tmp_path_factory: pytest.TempPathFactory,
-                 ) -> Iterator[list[dict[str, Any]]]:
+                 ) -> Iterator[list[RunSummary]]:
     """penguins trained twice in a home of its own: the first run's model is champion."""
     from flows.train_flow import train
 
@@ -34,7 +34,7 @@ def two_versions(prefect_api: str, tmp_path_factory: pytest.TempPathFactory,
 
 
 @pytest.fixture
-def home(two_versions: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(two_versions: list[RunSummary], monkeypatch: pytest.MonkeyPatch) -> Path:
     return Settings().root
 
 
@@ -55,24 +55,26 @@ def champion() -> str | None:
 
 
 def test_the_second_run_starts_from_the_champions_configurations(
-        two_versions: list[dict[str, Any]], home: Path) -> None:
+        two_versions: list[RunSummary], home: Path) -> None:
     catalog = Catalog(Settings().catalog_path)
-    first, second = (read_card(catalog.model(r["model_version"]).artifact_path)
+    first, second = (read_card(catalog.model(r.model_version).artifact_path)
                      for r in two_versions)
-    assert first["warm_started_from"] is None
-    members = first["integration"]["members"]
-    assert second["warm_started_from"] == [f"champion_{name}" for name in members]
-    fitted = [fit["name"] for fit in second["training"]["portfolio"]]
-    assert fitted[:len(members)] == second["warm_started_from"]  # fitted first
-    assert second["configurations"][fitted[0]]["params"] == \
-        first["configurations"][members[0]]["params"]
-    assert second["integration"]["reason"]
+    assert first.warm_started_from is None
+    assert first.integration is not None and second.integration is not None
+    assert second.training is not None
+    members = first.integration.members
+    assert second.warm_started_from == [f"champion_{name}" for name in members]
+    fitted = [fit.name for fit in second.training.portfolio]
+    assert fitted[:len(members)] == second.warm_started_from  # fitted first
+    assert second.configurations[fitted[0]].params == \
+        first.configurations[members[0]].params
+    assert second.integration.reason
 
 
 def test_gate_refuses_then_force_promotes_then_rollback_restores(
-        two_versions: list[dict[str, Any]], home: Path, capsys: pytest.CaptureFixture[str],
+        two_versions: list[RunSummary], home: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    first, second = (r["model_version"] for r in two_versions)
+    first, second = (r.model_version for r in two_versions)
     code, out, _ = cli(["models", "--json"], capsys)
     listed = {m["version"]: m for m in json.loads(out)}
     assert code == 0 and listed[first]["aliases"] == "champion"

@@ -7,12 +7,12 @@ import json
 import re
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from flows.cli.app import run_cli
 from flows.core.config import Settings
+from flows.core.records.run import RunSummary
 from flows.core.store.catalog import Catalog
 from tests.conftest import SAMPLES, tree
 from tests.flows.test_cli import cli
@@ -58,10 +58,10 @@ def rendered(path: Path, screenshot: Path) -> tuple[list[str], list[str]]:
     ("regression", {"Predicted against actual", "Residuals", "Residual distribution"}),
 ])
 def test_every_run_writes_a_report_a_browser_renders(
-        trained: dict[str, dict[str, Any]], tmp_path: Path, task: str,
+        trained: dict[str, RunSummary], tmp_path: Path, task: str,
         expected: set[str]) -> None:
-    report = Path(trained[task]["report"])
-    assert report.name == f"run-{trained[task]['run_id']}.html"
+    report = Path(trained[task].report)
+    assert report.name == f"run-{trained[task].run_id}.html"
     assert report.stat().st_size < MAX_REPORT_BYTES
     text = report.read_text()
     assert not re.search(r"(src|href)\s*=\s*[\"']?https?:|url\(\s*[\"']?https?:|<script", text)
@@ -74,14 +74,14 @@ def test_every_run_writes_a_report_a_browser_renders(
 @needs_chromium
 @pytest.mark.slow
 def test_the_data_report_renders_with_every_section(
-        trained: dict[str, dict[str, Any]], tmp_path: Path) -> None:
-    report = Path(trained["binary"]["data_report"])
+        trained: dict[str, RunSummary], tmp_path: Path) -> None:
+    report = Path(trained["binary"].data_report)
     titles, errors = rendered(report, tmp_path / "data.png")
     assert errors == []
     assert {"Class balance", "Association of every pair", "Missing values by row",
             "Missing share per column", "age: distribution",
             "sex: most frequent values"} <= set(titles)
-    assert {a["kind"] for a in trained["binary"]["data_alerts"]} >= {"missing"}  # cabin
+    assert {a.kind for a in trained["binary"].data_alerts} >= {"missing"}  # cabin
 
 
 def test_profile_writes_the_report_and_records_the_analysis(
@@ -108,10 +108,10 @@ def test_profile_of_a_missing_target_says_so_and_writes_nothing(
 
 
 def test_report_rebuilds_a_run_report_and_names_an_unknown_run(
-        trained: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
-    report = Path(trained["multiclass"]["report"])
+        trained: dict[str, RunSummary], capsys: pytest.CaptureFixture[str]) -> None:
+    report = Path(trained["multiclass"].report)
     report.unlink()
-    assert run_cli(["report", trained["multiclass"]["run_id"]]) == 0
+    assert run_cli(["report", trained["multiclass"].run_id]) == 0
     assert report.exists() and "ROC curve per class" in report.read_text()
     code, _, err = cli(["report", "no-such-run"], capsys)
     assert code == 2 and "no run 'no-such-run'" in err

@@ -14,6 +14,7 @@ import pytest
 
 from flows.core.config import Settings
 from flows.core.data.slices import champion_of
+from flows.core.records.run import RunSummary, SliceSummary
 from flows.core.registry.model import load_model
 from flows.core.store.catalog import Catalog
 from flows.server.local_server import free_port
@@ -34,7 +35,7 @@ def slice_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def sliced(prefect_api: str) -> dict[str, Any]:
+def sliced(prefect_api: str) -> RunSummary:
     from flows.train_flow import train
 
     return train(source=str(SAMPLES / "penguins.csv"), target="species",
@@ -48,49 +49,49 @@ def penguins(island: str, rows: int = 3) -> list[dict[str, Any]]:
 
 
 def test_big_slices_get_their_own_model_and_small_ones_the_global(
-        sliced: dict[str, Any]) -> None:
-    results = {s["slice"]: s for s in sliced["slices"]}
+        sliced: RunSummary) -> None:
+    results = {s.slice: s for s in sliced.slices}
     assert set(results) == OWN_MODEL | {"island=Torgersen"}
     torgersen = results["island=Torgersen"]
-    assert torgersen["model_version"] is None and "fewer than 100" in torgersen["reason"]
-    assert torgersen["champion_version"] == sliced["model_version"]
+    assert torgersen.model_version is None and "fewer than 100" in torgersen.reason
+    assert torgersen.champion_version == sliced.model_version
     for name in OWN_MODEL:
         result = results[name]
-        assert result["model_version"].startswith(sliced["model_version"] + "-island-")
-        assert set(result["metrics"]) == {"slice", "global"}
-        winner = champion_of(result["metrics"], "log_loss")  # the main multiclass metric
-        assert result["champion_version"] == (result["model_version"] if winner == "slice"
-                                              else sliced["model_version"])
+        assert result.model_version.startswith(sliced.model_version + "-island-")
+        assert set(result.metrics) == {"slice", "global"}
+        winner = champion_of(result.metrics, "log_loss")  # the main multiclass metric
+        assert result.champion_version == (result.model_version if winner == "slice"
+                                              else sliced.model_version)
 
 
 def test_slice_models_are_registered_with_their_slice_and_alias(
-        sliced: dict[str, Any]) -> None:
+        sliced: RunSummary) -> None:
     catalog = Catalog(Settings().catalog_path)
-    stored = catalog.slice_results(sliced["run_id"])
+    stored = catalog.slice_results(sliced.run_id)
     assert sorted(stored["slice"].to_list()) == sorted(OWN_MODEL | {"island=Torgersen"})
     aliases = catalog.aliases("penguins_by_island")
-    for result in sliced["slices"]:
-        if result["model_version"]:
-            assert catalog.model(result["model_version"]).slice == result["slice"]
-            assert aliases[(result["slice"], "champion")] == result["champion_version"]
+    for result in sliced.slices:
+        if result.model_version:
+            assert catalog.model(result.model_version).slice == result.slice
+            assert aliases[(result.slice, "champion")] == result.champion_version
     assert ("island=Torgersen", "champion") not in aliases
     model = load_model(catalog.model(next(
-        s["model_version"] for s in sliced["slices"] if s["slice"] == "island=Biscoe"))
+        s.model_version for s in sliced.slices if s.slice == "island=Biscoe"))
         .artifact_path)
     assert "island" not in model.input_schema  # one value in the slice: nothing to learn
-    release = json.loads(Path(sliced["release"]).read_text())
+    release = json.loads(Path(sliced.release).read_text())
     assert set(release["champions"]) == OWN_MODEL | {"global"}
-    assert "Slices" in Path(sliced["report"]).read_text()
+    assert "Slices" in Path(sliced.report).read_text()
 
 
 @pytest.mark.slow
-def test_the_service_routes_each_record_to_its_slice(sliced: dict[str, Any],
+def test_the_service_routes_each_record_to_its_slice(sliced: RunSummary,
                                                      tmp_path: Path) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     records = penguins("Biscoe", 2) + penguins("Torgersen", 1) + penguins("Dream", 2)
     records.append(dict(records[0], island="Atlantis"))
-    process = start_service(Settings(), Path(sliced["release"]), "127.0.0.1", port,
+    process = start_service(Settings(), Path(sliced.release), "127.0.0.1", port,
                             tmp_path / "service.log")
     try:
         wait_ready(process, base_url, timeout_s=90)
@@ -99,7 +100,7 @@ def test_the_service_routes_each_record_to_its_slice(sliced: dict[str, Any],
         stop_service(process)
     assert response.status_code == 200, response.text
     answer = response.json()
-    champions = json.loads(Path(sliced["release"]).read_text())["champions"]
+    champions = json.loads(Path(sliced.release).read_text())["champions"]
     served = [(r["slice"], r["model_version"]) for r in answer["results"]]
     assert served == [("island=Biscoe", champions["island=Biscoe"])] * 2 + [
         ("global", champions["global"])] + [("island=Dream", champions["island=Dream"])] * 2 + [
@@ -115,7 +116,7 @@ POLICIES = Path(__file__).resolve().parents[1] / "data" / "policies"
 
 
 @pytest.fixture(scope="module")
-def governed(prefect_api: str) -> dict[str, Any]:
+def governed(prefect_api: str) -> RunSummary:
     """Titanic by class: third class under a readable, PII-free, recall-floor policy with an
     impossible fairness limit; first and second class under a monotone-fare policy."""
     from flows.train_flow import train
@@ -127,36 +128,37 @@ def governed(prefect_api: str) -> dict[str, Any]:
                            str(POLICIES / "first_class.yaml")])
 
 
-def slice_model(summary: dict[str, Any], name: str) -> tuple[dict[str, Any], Any]:
-    result = next(s for s in summary["slices"] if s["slice"] == name)
+def slice_model(summary: RunSummary, name: str) -> tuple[SliceSummary, Any]:
+    result = next(s for s in summary.slices if s.slice == name)
+    assert result.model_version is not None
     return result, load_model(Catalog(Settings().catalog_path).model(
-        result["model_version"]).artifact_path)
+        result.model_version).artifact_path)
 
 
-def test_each_policy_rule_is_enforced(governed: dict[str, Any]) -> None:
+def test_each_policy_rule_is_enforced(governed: RunSummary) -> None:
     third, model = slice_model(governed, "pclass=3")
-    assert third["policy"] == "third_class"
+    assert third.policy == "third_class"
     assert model.learner == "linear"  # no forbidden learner
     assert not {"name", "ticket"} & set(model.input_schema)  # PII and a dropped column
     assert model.threshold is not None and model.policy["min_recall"] == 0.85
-    assert {b["rule"] for b in third["breaches"]} >= {"demographic_parity"}
+    assert {b["rule"] for b in third.breaches} >= {"demographic_parity"}
     for name in ("pclass=1", "pclass=2"):
         result, governed_model = slice_model(governed, name)
-        assert result["policy"] == "first_class"
+        assert result.policy == "first_class"
         assert governed_model.learner.startswith("lgbm")
         assert "name" not in governed_model.input_schema
-        assert not [b for b in result["breaches"] if b["rule"] == "monotone"]
+        assert not [b for b in result.breaches if b["rule"] == "monotone"]
 
 
-def test_a_breach_blocks_promotion_and_opens_an_alert(governed: dict[str, Any]) -> None:
+def test_a_breach_blocks_promotion_and_opens_an_alert(governed: RunSummary) -> None:
     third, _ = slice_model(governed, "pclass=3")
-    assert third["champion_version"] == governed["model_version"]  # the global model serves
+    assert third.champion_version == governed.model_version  # the global model serves
     catalog = Catalog(Settings().catalog_path)
     assert catalog.aliases("titanic_by_class")[("pclass=3", "champion")] == \
-        governed["model_version"]
-    alerts = catalog.alerts().filter(model_version=third["model_version"])
+        governed.model_version
+    alerts = catalog.alerts().filter(model_version=third.model_version)
     assert set(alerts["kind"]) == {"policy_breach"} and set(alerts["status"]) == {"open"}
-    assert set(alerts["statistic"]) == {b["rule"] for b in third["breaches"]}
+    assert set(alerts["statistic"]) == {b["rule"] for b in third.breaches}
 
 
 @pytest.mark.slow
@@ -166,6 +168,6 @@ def test_slices_train_on_a_local_dask_cluster(prefect_api: str) -> None:
     summary = train(source=str(SAMPLES / "penguins.csv"), target="species",
                     budget_s=TEST_BUDGET_S, name="penguins_on_dask", seed=0,
                     slice_by=["island"], min_slice_rows=100, workers=2, dask="local")
-    trained = {s["slice"] for s in summary["slices"] if s["model_version"]}
+    trained = {s.slice for s in summary.slices if s.model_version}
     assert trained == OWN_MODEL
-    assert {s["stage"] for s in summary["stages"]} >= {f"slice {n}" for n in OWN_MODEL}
+    assert {s.stage for s in summary.stages} >= {f"slice {n}" for n in OWN_MODEL}

@@ -34,7 +34,7 @@ def tui_home(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> dict
         summary = train(source=str(SAMPLES / "titanic.csv"), target="survived",
                         budget_s=TEST_BUDGET_S, seed=0, slice_by=["sex"], min_slice_rows=200)
         settings = Settings()
-        log_traffic(settings, summary["model_version"], TRAFFIC_ROWS)
+        log_traffic(settings, summary.model_version, TRAFFIC_ROWS)
         monitor = monitor_home(settings, None)
     return {"settings": settings, "summary": summary, "monitor": monitor.as_dict()}
 

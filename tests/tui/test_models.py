@@ -156,7 +156,7 @@ def test_registry_rows_and_the_card_of_a_real_run(tui_home: dict[str, Any]) -> N
     """The real titanic run: its global model (champion) and one model per sex; the card
     pane shows the highlighted version's card, whose title names the version."""
     settings: Settings = tui_home["settings"]
-    version = tui_home["summary"]["model_version"]
+    version = tui_home["summary"].model_version
     listed = Catalog(settings.catalog_path).list_models()
 
     async def scenario() -> None:

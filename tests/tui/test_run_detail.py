@@ -59,10 +59,10 @@ def record_opened(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 def test_detail_shows_the_run_as_stored(tui_home: dict[str, Any],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     settings = tui_home["settings"]
-    run_id = tui_home["summary"]["run_id"]
+    run_id = tui_home["summary"].run_id
     catalog = Catalog(settings.catalog_path)
     evaluations = catalog.evaluations(run_id)
-    artifact = catalog.model(tui_home["summary"]["model_version"]).artifact_path
+    artifact = catalog.model(tui_home["summary"].model_version).artifact_path
     card, held_out = registry.read_card(artifact), registry.read_held_out(artifact)
     assert held_out is not None
     report = run_report_path(settings.reports_dir, run_id)
@@ -80,14 +80,15 @@ def test_detail_shows_the_run_as_stored(tui_home: dict[str, Any],
             baselines = sorted(set(evaluations["role"]) - {"model"})
             for row in evaluations.iter_rows(named=True):
                 column = 1 if row["role"] == "model" else 3 + baselines.index(row["role"])
-                main = row["metric"] == tui_home["summary"]["main_metric"]
+                main = row["metric"] == tui_home["summary"].main_metric
                 assert metrics[row["metric"]][column] == fmt(row["value"])
                 assert metrics[row["metric"]][0] == ("▶ " if main else "") + row["metric"]
 
             learners = rows(screen.query_one("#learners", DataTable))
             assert set(learners) == set(catalog.trials(run_id)["learner"])
             candidates = rows(screen.query_one("#candidates", DataTable))
-            assert set(card["integration"]["candidates"]) <= set(candidates)
+            assert card.integration is not None
+            assert set(card.integration.candidates) <= set(candidates)
             assert [r[-1] for r in candidates.values()].count("chosen") == 1
 
             await pilot.press("right_square_bracket", "right_square_bracket")
@@ -105,7 +106,7 @@ def test_detail_shows_the_run_as_stored(tui_home: dict[str, Any],
             assert set(confusion) == set(held_out["y_true"])
             assert sum(int(c) for r in confusion.values() for c in r[1:]) == held_out.height
             importance = screen.query_one("#importance-chart", BarChart)
-            top = sorted(card["permutation_importance"].items(), key=lambda kv: -kv[1])
+            top = sorted(card.permutation_importance.items(), key=lambda kv: -kv[1])
             assert list(importance.labels) == [name for name, _ in top][:len(importance.labels)]
             assert importance.labels
 
@@ -123,7 +124,7 @@ def test_detail_shows_the_run_as_stored(tui_home: dict[str, Any],
 
 def test_read_model_matches_the_catalog(tui_home: dict[str, Any]) -> None:
     settings = tui_home["settings"]
-    run_id = tui_home["summary"]["run_id"]
+    run_id = tui_home["summary"].run_id
     catalog = Catalog(settings.catalog_path)
     detail = load_run_detail(catalog, run_id)
     run = catalog.list_runs().filter(run_id=run_id).row(0, named=True)

@@ -20,6 +20,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from flows.core.config import Settings
+from flows.core.live_runs import LiveBest, LiveState
 from flows.core.store.catalog import Catalog
 from flows.core.types import LOWER_IS_BETTER
 from tests.conftest import SAMPLES
@@ -72,7 +73,7 @@ def test_runs_show_the_catalogs_values(tui_home: dict[str, Any]) -> None:
             shown = rows(app)
             recorded = catalog.list_runs().to_dicts()
             assert [r["run"] for r in shown] == [r["run_id"] for r in recorded]  # newest first
-            run = next(r for r in shown if r["run"] == tui_home["summary"]["run_id"])
+            run = next(r for r in shown if r["run"] == tui_home["summary"].run_id)
             record = next(r for r in recorded if r["run_id"] == run["run"])
             metric = record["main_metric"]
             baseline = expected_baseline(catalog, record["run_id"], metric)
@@ -102,18 +103,21 @@ def test_runs_show_the_catalogs_values(tui_home: dict[str, Any]) -> None:
 
 def test_live_rows_merge_under_the_recorded_ones() -> None:
     """A live file becomes a row (its duration counts to now while running, to its last
-    update once failed); a run both live and recorded shows once, as recorded."""
+    update once stopped); a run both live and recorded shows once, as recorded."""
     now = datetime(2026, 1, 1, 12, 0, 0)
-    states: list[dict[str, Any]] = [
-        {"run_id": "a", "status": "running", "stage": "portfolio", "started_at":
-         "2026-01-01T11:59:00", "source": "sqlite:///x.db?table=orders", "target": "y",
-         "best": {"learner": "lgbm", "metric": "rmse", "score": 3.5, "elapsed_s": 5.0,
-                  "budget_s": 30}},
-        {"run_id": "b", "status": "failed", "stage": "ingest", "error": "no column 'y'",
-         "started_at": "2026-01-01T11:00:00", "updated_at": "2026-01-01T11:00:07",
-         "source": "/data/sales.csv.gz", "target": "y"},
-        {"run_id": "c", "status": "running", "stage": "register", "name": "sold",
-         "started_at": "2026-01-01T11:58:00", "source": "/data/sales.csv", "target": "y"}]
+    states = [
+        LiveState(run_id="a", pid=1, status="running", stage="portfolio",
+                  started_at=datetime(2026, 1, 1, 11, 59), target="y",
+                  source="sqlite:///x.db?table=orders",
+                  best=LiveBest(learner="lgbm", metric="rmse", score=3.5, elapsed_s=5.0,
+                                budget_s=30)),
+        LiveState(run_id="b", pid=1, status="stopped", stage="ingest",
+                  started_at=datetime(2026, 1, 1, 11, 0, 0),
+                  updated_at=datetime(2026, 1, 1, 11, 0, 7), source="/data/sales.csv.gz",
+                  target="y"),
+        LiveState(run_id="c", pid=1, status="running", stage="register", name="sold",
+                  started_at=datetime(2026, 1, 1, 11, 58), source="/data/sales.csv",
+                  target="y")]
     live = live_rows(states, now)
     assert [(r["dataset"], r["duration_s"], r["model_score"]) for r in live] == [
         ("orders", 60.0, 3.5), ("sales", 7.0, None), ("sold", 120.0, None)]
@@ -302,8 +306,8 @@ def stop_started_runs(settings: Settings) -> None:
     pid in its live file: SIGTERM, then SIGKILL (a flow may outlive its first SIGTERM)."""
     from flows.core.live_runs import live_runs
 
-    running = [psutil.Process(int(s["pid"])) for s in live_runs(settings.live_dir)
-               if s["status"] == "running"]
+    running = [psutil.Process(s.pid) for s in live_runs(settings.live_dir)
+               if s.status == "running"]
     for process in running:
         process.terminate()
     for process in psutil.wait_procs(running, timeout=10)[1]:

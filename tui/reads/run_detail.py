@@ -10,13 +10,13 @@ confusion matrix come from the held-out predictions: rows the search never saw.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import polars as pl
 
+from flows.core.records.training import IntegrationFacts
 from flows.core.reports.files import run_facts
 from flows.core.store.catalog import Catalog
 from flows.core.types import LOWER_IS_BETTER, beats
@@ -144,7 +144,7 @@ def load_run_detail(catalog: Catalog, run_id: str) -> RunDetail:
         named=True)}
     learner_of = {r["role"]: r["learner"] for r in facts.evaluations.iter_rows(named=True)}
     roles = tuple(sorted(role for role in learner_of if role != "model"))
-    metrics = tuple(_metric_row(name, values, roles, card.get("intervals") or {})
+    metrics = tuple(_metric_row(name, values, roles, card.intervals)
                     for name in sorted({m for _, m in values}))
     return RunDetail(
         run_id=run_id, dataset=run["dataset"], target=run["target"], task=run["task"],
@@ -152,19 +152,19 @@ def load_run_detail(catalog: Catalog, run_id: str) -> RunDetail:
         main_metric=metric, model_score=values.get(("model", metric)),
         baseline_score=_best(metric, [values.get((r, metric)) for r in roles]),
         duration_s=run.get("duration_s"), budget_s=run.get("budget_s"),
-        training_rows=card.get("training_rows"), test_rows=card.get("test_rows"),
-        validation=str(card.get("validation") or ""),
+        training_rows=card.training_rows, test_rows=card.test_rows,
+        validation=card.validation or "",
         baseline_roles=roles, baseline_learners=tuple(learner_of[r] for r in roles),
         metrics=metrics, learners=search_learners(facts.trials),
-        candidates=candidates(card.get("integration") or {}),
-        integration=integration_text(card.get("integration") or {}),
+        candidates=candidates(card.integration),
+        integration=integration_text(card.integration),
         slices=slice_rows(facts.slices, metric) if facts.slices is not None else (),
         charts=charts(facts.trials, facts.held_out, run["task"],
-                      card.get("permutation_importance") or {}))
+                      card.permutation_importance))
 
 
 def _metric_row(metric: str, values: dict[tuple[str, str], float | None],
-                roles: Sequence[str], intervals: dict[str, Any]) -> MetricRow:
+                roles: Sequence[str], intervals: Mapping[str, tuple[float, float]]) -> MetricRow:
     model = values.get(("model", metric))
     baselines = tuple(values.get((role, metric)) for role in roles)
     interval = intervals.get(metric)
@@ -185,36 +185,31 @@ def search_learners(trials: pl.DataFrame) -> tuple[LearnerRow, ...]:
                  for r in grouped.iter_rows(named=True))
 
 
-def candidates(integration: dict[str, Any]) -> tuple[CandidateRow, ...]:
+def candidates(integration: IntegrationFacts | None) -> tuple[CandidateRow, ...]:
     """The integration stage's candidates, best first, then the blend and the stack it
     weighed against the best single one."""
-    kind, members = integration.get("kind"), set(integration.get("members") or [])
-    losses = integration.get("validation_loss") or {}
-    weights = dict(zip(integration.get("members") or [], integration.get("weights") or [1.0],
-                       strict=False))
-    rows = [CandidateRow(name, c["learner"], c.get("validation_loss"), c.get("fit_s"),
-                         _one_row(c.get("latency_ms")),
+    if integration is None:
+        return ()
+    kind, members = integration.kind, set(integration.members)
+    losses = integration.validation_loss
+    weights = dict(zip(integration.members, integration.weights or [1.0], strict=False))
+    rows = [CandidateRow(name, c.learner, c.validation_loss, c.fit_s, c.one_row_ms,
                          "" if name not in members else "chosen" if kind == "single"
                          else "member", weights.get(name))
-            for name, c in (integration.get("candidates") or {}).items()]
+            for name, c in integration.candidates.items()]
     rows.sort(key=lambda row: (row.validation_loss is None, row.validation_loss or 0.0))
-    latency = integration.get("latency_ms_1_row") or {}
     rows += [CandidateRow(option, f"{option} of the best", losses[option], None,
-                          latency.get(option), "chosen" if kind == option else "")
+                          integration.latency_ms_1_row.get(option),
+                          "chosen" if kind == option else "")
              for option in ("blend", "stack") if option in losses]
     return tuple(rows)
 
 
-def integration_text(integration: dict[str, Any]) -> str:
-    if not integration:
+def integration_text(integration: IntegrationFacts | None) -> str:
+    if integration is None:
         return "no integration recorded"
-    text = f"{integration.get('kind', '-')} of {', '.join(integration.get('members') or [])}"
-    return f"{text} · {integration['reason']}" if integration.get("reason") else text
-
-
-def _one_row(latency: Any) -> float | None:
-    """A candidate's latency is {'1_row': ms, '1000_rows': ms} (older cards: one number)."""
-    return latency.get("1_row") if isinstance(latency, dict) else latency
+    text = f"{integration.kind} of {', '.join(integration.members)}"
+    return f"{text} · {integration.reason}" if integration.reason else text
 
 
 def slice_rows(slices: pl.DataFrame, metric: str) -> tuple[SliceRow, ...]:

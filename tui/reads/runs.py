@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from flows.core.data.sources import Source
+from flows.core.live_runs import LiveState
 from flows.core.store.catalog import Catalog
 from flows.core.types import LOWER_IS_BETTER, beats
 
@@ -30,22 +31,22 @@ def recorded_runs(catalog: Catalog) -> list[dict[str, Any]]:
     return rows
 
 
-def live_rows(states: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """Rows for runs in progress (or failed, or stopped) from their live files; a running
-    run's duration counts up to ``now``."""
+def live_rows(states: list[LiveState], now: datetime) -> list[dict[str, Any]]:
+    """Rows for runs in progress (or stopped) from their live files; a running run's
+    duration counts up to ``now``."""
     rows = []
     for state in states:
-        best = state.get("best") or {}
-        started = _timestamp(state.get("started_at"))
-        ended = now if state.get("status") == "running" else _timestamp(state.get("updated_at"))
+        best = state.best
+        started = state.started_at
+        ended = now if state.status == "running" else state.updated_at
         rows.append({
-            "run_id": state["run_id"], "live": True, "status": state.get("status", "running"),
-            "stage": state.get("stage"), "error": state.get("error"),
-            "dataset": _dataset_name(state), "target": state.get("target"), "task": None,
-            "learner": best.get("learner"), "main_metric": best.get("metric"),
-            "model_score": best.get("score"), "baseline_score": None, "beats": None,
-            "budget_s": state.get("budget_s"), "elapsed_s": best.get("elapsed_s"),
-            "source": state.get("source"), "started_at": started,
+            "run_id": state.run_id, "live": True, "status": state.status,
+            "stage": state.stage, "error": None,
+            "dataset": _dataset_name(state), "target": state.target, "task": None,
+            "learner": best and best.learner, "main_metric": best and best.metric,
+            "model_score": best and best.score, "baseline_score": None, "beats": None,
+            "budget_s": state.budget_s, "elapsed_s": best and best.elapsed_s,
+            "source": state.source, "started_at": started,
             "duration_s": (ended - started).total_seconds() if started and ended else None})
     return rows
 
@@ -58,18 +59,11 @@ def merge_runs(recorded: list[dict[str, Any]], live: list[dict[str, Any]]
     return [row for row in live if row["run_id"] not in known] + recorded
 
 
-def _timestamp(text: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text))
-    except ValueError:
-        return None
-
-
-def _dataset_name(state: dict[str, Any]) -> str:
+def _dataset_name(state: LiveState) -> str:
     """The name the run will record: the given one, else the file's or table's."""
-    if state.get("name"):
-        return str(state["name"])
-    source = str(state.get("source") or "")
+    if state.name:
+        return state.name
+    source = state.source or ""
     if "://" in source:
         return parse_qs(urlparse(source).query).get("table", ["query"])[0]
     return Source("csv", source).default_name

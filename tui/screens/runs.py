@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
 from flows.core.config import Settings
-from flows.core.live_runs import live_runs
+from flows.core.live_runs import LiveState, live_runs
 from tui.reads.runs import live_rows, merge_runs, recorded_runs
 from tui.screens.start_run import StartRunModal
 from tui.widgets import TableScreen, fmt
@@ -94,7 +94,7 @@ class RunsScreen(TableScreen):
         states = live_runs(self.settings.live_dir)
         self.app.call_from_thread(self.show_live, states)
 
-    def show_live(self, states: list[dict[str, Any]]) -> None:
+    def show_live(self, states: list[LiveState]) -> None:
         """Merge the live files into the rows; redraw only when a cell changed, reload the
         catalog when a live run is gone (recorded, or its file removed)."""
         self.clock = self.now()

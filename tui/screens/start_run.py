@@ -29,7 +29,7 @@ from textual.worker import get_current_worker
 from flows.core.config import Settings
 from flows.core.data.sources import column_names, parse_source
 from flows.core.errors import AutopipeError
-from flows.core.records import RunOutcome
+from flows.core.records.outcome import RunOutcome
 
 DEFAULT_BUDGET_S = "30"
 TYPING_PAUSE_S = 0.25

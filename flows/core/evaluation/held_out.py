@@ -18,6 +18,7 @@ from flows.core.evaluation.explain import (
 )
 from flows.core.evaluation.metrics import classification_metrics, regression_metrics
 from flows.core.preparation.prepared import PreparedData
+from flows.core.records.card import Explanations
 from flows.core.registry.card import bootstrap_intervals
 from flows.core.registry.model import FittedModel
 from flows.core.training.latency import SINGLE_ROW_CALLS, preprocessing_ms, timed_latency
@@ -73,7 +74,7 @@ def held_out_predictions(prepared: PreparedData, evaluations: Sequence[Evaluatio
 
 
 def explain_model(model: FittedModel, prepared: PreparedData, seed: int,
-                  seconds_left: float | None = None) -> dict[str, Any]:
+                  seconds_left: float | None = None) -> Explanations:
     """What the model card shows beside the metrics: importance on the held-out part and the
     learner's own, bootstrap intervals of the held-out metrics, and the typical training row
     that model-agnostic per-record explanations are measured against."""
@@ -81,16 +82,15 @@ def explain_model(model: FittedModel, prepared: PreparedData, seed: int,
     y_test = prepared.split.y_test
     output = model.predict_proba(features) if model.task.is_classification \
         else np.asarray(model.pipeline.predict(features), dtype=float)
-    return {
-        "permutation_importance": permutation_importance_raw(
+    return Explanations(
+        permutation_importance=permutation_importance_raw(
             model, features, y_test, seed,
             seconds=None if seconds_left is None else max(0.0, EXPLAIN_SHARE * seconds_left)),
-        "learner_importance": learner_importance(model),
-        "intervals": bootstrap_intervals(y_test, output, model.task, seed,
-                                         resamples=BOOTSTRAP_RESAMPLES),
-        "reference_row": reference_values(model, prepared.split.x_train),
-        "latency_ms": pipeline_latency_ms(model, features),
-    }
+        learner_importance=learner_importance(model),
+        intervals=bootstrap_intervals(y_test, output, model.task, seed,
+                                      resamples=BOOTSTRAP_RESAMPLES),
+        reference_row=reference_values(model, prepared.split.x_train),
+        latency_ms=pipeline_latency_ms(model, features))
 
 
 def preparation_ms(model: FittedModel, features: pd.DataFrame) -> float:

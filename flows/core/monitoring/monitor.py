@@ -27,7 +27,7 @@ from flows.core.monitoring.input_quality import QualityIssue, latency_percentile
 from flows.core.monitoring.review import review_candidates
 from flows.core.registry.artifacts import read_reference
 from flows.core.registry.model import FittedModel, load_model
-from flows.core.serving.prediction_log import logged_files
+from flows.core.serving.prediction_log import logged_files, read_rejections
 from flows.core.store.catalog import Catalog
 from flows.core.store.feedback import LabelRow
 from flows.core.types import Alert
@@ -182,11 +182,8 @@ def service_health(traffic: pl.DataFrame, logs_dir: Path,
     """Answered requests and their latency from the ingested log; refused requests from the
     service's rejection files, over the same window."""
     answered = traffic.unique("request_id") if traffic.height else traffic
-    rejected = 0
-    for path in logged_files(logs_dir, "rejections"):
-        for line in path.read_text().splitlines():
-            moment = datetime.fromisoformat(json.loads(line)["at"]).replace(tzinfo=None)
-            rejected += since is None or moment >= since
+    rejected = sum(since is None or refused.at.replace(tzinfo=None) >= since
+                   for refused in read_rejections(logs_dir))
     latencies = answered["latency_ms"].to_numpy() if answered.height else np.array([])
     return ServiceHealth(answered.height, rejected, latency_percentiles(latencies))
 

@@ -31,6 +31,8 @@ from flows.core.pipeline.budget import Clock
 from flows.core.pipeline.candidates import Fitting, fit_candidates
 from flows.core.pipeline.tuned import tune_leaders
 from flows.core.preparation.prepared import PreparedData, as_model
+from flows.core.records.card import Configuration, Explanations
+from flows.core.records.training import FitFacts, IntegrationFacts, SkippedFacts, TrainingFacts
 from flows.core.registry.model import FittedModel
 from flows.core.resources import stage
 from flows.core.training.bagging import Candidate
@@ -72,9 +74,9 @@ class Fitted:
     model: FittedModel
     """The registered model: the fold models of the chosen candidates, exactly as evaluated."""
     evaluations: list[Evaluation]
-    explained: dict[str, Any]
+    explained: Explanations
     fitting: Fitting
-    integration: dict[str, Any]
+    integration: IntegrationFacts
     folds: Folds
     metric: str
     evaluated: dict[str, FittedModel] = field(repr=False)
@@ -90,20 +92,21 @@ class Fitted:
         return self.fitting.trials
 
     @property
-    def configurations(self) -> dict[str, dict[str, Any]]:
-        """Every fitted configuration, JSON-ready: what a retraining starts from."""
-        return {c.name: {"learner": c.learner, "params": c.config.params,
-                         "flaml_params": c.config.flaml_params, "origin": c.config.origin}
+    def configurations(self) -> dict[str, Configuration]:
+        """Every fitted configuration: what a retraining starts from."""
+        return {c.name: Configuration(learner=c.learner, params=c.config.params,
+                                      flaml_params=c.config.flaml_params,
+                                      origin=c.config.origin)
                 for c in self.fitting.candidates}
 
-    def training_facts(self) -> dict[str, Any]:
+    def training_facts(self) -> TrainingFacts:
         """How the model was made, for the summary, the card and the report."""
-        return {"folds": self.folds.describe(), "fold_count": self.folds.k,
-                "portfolio": [_fit_facts(c, self.fitting.notes.get(c.name))
-                              for c in self.fitting.candidates],
-                "skipped": [{"name": s.name, "reason": s.reason}
-                            for s in self.fitting.skipped],
-                "stopped_early": self.fitting.stopped_early}
+        return TrainingFacts(
+            folds=self.folds.describe(), fold_count=self.folds.k,
+            portfolio=[_fit_facts(c, self.fitting.notes.get(c.name))
+                       for c in self.fitting.candidates],
+            skipped=[SkippedFacts(name=s.name, reason=s.reason) for s in self.fitting.skipped],
+            stopped_early=self.fitting.stopped_early)
 
 
 def fit_model(prepared: PreparedData, options: FitOptions, version: str, clock: Clock,
@@ -138,10 +141,10 @@ def fit_model(prepared: PreparedData, options: FitOptions, version: str, clock: 
     with stage("explain", usages, announce):
         explained = explain_model(evaluated["model"], prepared, options.seed,
                                   None if clock.counted else clock.seconds_left())
-    model = replace(evaluated["model"], reference_row=explained["reference_row"])
+    model = replace(evaluated["model"], reference_row=explained.reference_row)
     evaluated["model"] = model
     return Fitted(model=model, evaluations=evaluations, explained=explained, fitting=fitting,
-                  integration=integration.as_dict(fitting.candidates), folds=folds,
+                  integration=integration.facts(fitting.candidates), folds=folds,
                   metric=metric, evaluated=evaluated,
                   validation_output=integration.validation_output(
                       fitting.candidates, task, data.n_classes),
@@ -184,11 +187,11 @@ def _integrate(fitting: Fitting, data: Matrix, y_scored: np.ndarray, prepared: P
     return integration, model
 
 
-def _fit_facts(candidate: Candidate, note: str | None) -> dict[str, Any]:
-    return {"name": candidate.name, "learner": candidate.learner,
-            "origin": candidate.config.origin, "fit_s": candidate.fit_s,
-            "fold_rounds": candidate.rounds, "stopped": sorted(set(candidate.stopped)),
-            "latency_ms_1_row": candidate.latency_ms["1_row"], "planned": note}
+def _fit_facts(candidate: Candidate, note: str | None) -> FitFacts:
+    return FitFacts(name=candidate.name, learner=candidate.learner,
+                    origin=candidate.config.origin, fit_s=candidate.fit_s,
+                    fold_rounds=candidate.rounds, stopped=sorted(set(candidate.stopped)),
+                    latency_ms_1_row=candidate.latency_ms["1_row"], planned=note)
 
 
 def _learner_name(integration: Integration, chosen: list[Candidate]) -> str:

@@ -8,12 +8,13 @@ error and its hint, from a file of known shape instead of the command's terminal
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
 from flows.core.errors import BUG_HINT, AutopipeError
 from flows.core.files import write_atomically
+from flows.core.records.run import RunSummary
 
 
 class RunOutcome(BaseModel):
@@ -26,9 +27,9 @@ class RunOutcome(BaseModel):
     hint: str | None = None
 
     @classmethod
-    def completed(cls, summary: dict[str, Any]) -> RunOutcome:
-        return cls(status="completed", run_id=summary.get("run_id"),
-                   model_version=summary.get("model_version"))
+    def completed(cls, summary: RunSummary) -> RunOutcome:
+        return cls(status="completed", run_id=summary.run_id,
+                   model_version=summary.model_version)
 
     @classmethod
     def failed(cls, error: BaseException) -> RunOutcome:

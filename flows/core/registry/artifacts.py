@@ -6,14 +6,14 @@ never sees half a model.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flows.core.files import partial_path
+from flows.core.records.card import ModelCard
 
 if TYPE_CHECKING:  # importing the model pulls scikit-learn into every CLI command's start-up
     import pandas as pd
@@ -39,7 +39,7 @@ def model_version_slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "model"
 
 
-def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],
+def save_artifact(model: FittedModel, models_dir: Path, card: ModelCard,
                   card_markdown: str, held_out: pl.DataFrame | None = None,
                   reference: pd.DataFrame | None = None) -> Path:
     """Write ``models/<version>/`` with ``model.joblib``, ``card.json``, the readable
@@ -49,7 +49,7 @@ def save_artifact(model: FittedModel, models_dir: Path, card: dict[str, Any],
     partial = partial_path(final)
     shutil.rmtree(partial, ignore_errors=True)
     model.save(partial)
-    (partial / CARD_FILE).write_text(json.dumps(card, indent=2, default=str))
+    (partial / CARD_FILE).write_text(card.model_dump_json(indent=2, fallback=str))
     (partial / CARD_MARKDOWN_FILE).write_text(card_markdown)
     if held_out is not None:
         held_out.write_parquet(partial / HELD_OUT_FILE)
@@ -89,10 +89,10 @@ def read_fresh_rows(directory: Path) -> pl.DataFrame | None:
     return pl.read_parquet(path) if path.exists() else None
 
 
-def read_card(directory: Path) -> dict[str, Any]:
+def read_card(directory: Path) -> ModelCard:
     """A version's card, or an empty one when the file is gone."""
     path = directory / CARD_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
+    return ModelCard.model_validate_json(path.read_bytes()) if path.exists() else ModelCard()
 
 
 def remove_artifact(directory: Path) -> None:

@@ -2,8 +2,7 @@
 
 A point metric on one held-out part hides how much it could move on other rows, so every metric
 of the model comes with a bootstrap 95% interval over the held-out rows. The card is plain
-Markdown built from the run's card dictionary, which grows over time: every key is read with a
-default so an older or newer card still renders.
+Markdown built from the run's typed card (records/card.py), which reads older cards too.
 """
 
 from __future__ import annotations
@@ -15,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from flows.core.evaluation.metrics import MAIN_METRIC, classification_metrics, regression_metrics
+from flows.core.records.card import ModelCard
+from flows.core.records.run import ExcludedColumn, Metrics
 from flows.core.types import LOWER_IS_BETTER, Task
 
 TOP_FEATURES = 15
@@ -50,76 +51,73 @@ def _metrics(y_true: np.ndarray, output: np.ndarray, task: Task) -> dict[str, fl
         return {}
 
 
-def model_card_markdown(card: Mapping[str, Any], intervals: Mapping[str, tuple[float, float]],
-                        permutation: Mapping[str, float],
-                        learner_importance: Mapping[str, float]) -> str:
+def model_card_markdown(card: ModelCard) -> str:
     """The model card as Markdown: model, intended use and limitations, data, metrics with
     intervals and baselines, feature importance, and how the registered model was fitted."""
     sections = [
-        f"# Model card: {card.get('version', 'unnamed model')}",
+        f"# Model card: {card.version or 'unnamed model'}",
         _model_section(card),
         _use_section(card),
         _data_section(card),
-        _metrics_section(card, intervals),
-        _importance_section(card, permutation, learner_importance),
+        _metrics_section(card),
+        _importance_section(card),
         _fitting_section(card),
     ]
     return "\n\n".join(sections) + "\n"
 
 
-def _model_section(card: Mapping[str, Any]) -> str:
-    dataset = card.get("dataset", "unknown")
-    if card.get("dataset_hash"):
-        dataset = f"{dataset} (content hash `{card['dataset_hash']}`)"
+def _model_section(card: ModelCard) -> str:
+    dataset = card.dataset or "unknown"
+    if card.dataset_hash:
+        dataset = f"{dataset} (content hash `{card.dataset_hash}`)"
     facts = {
-        "Version": card.get("version"), "Learner": card.get("learner"),
-        "Task": card.get("task"), "Target": card.get("target"), "Dataset": dataset,
-        "Run id": card.get("run_id"), "Seed": card.get("seed"),
-        "Budget": f"{card['budget_s']:g} s" if card.get("budget_s") is not None else None,
-        "Created": card.get("created_at", card.get("created")),
-        "Search metric": card.get("search_metric"),
-        "Validation": card.get("validation"),
-        "Text features": card.get("text_features"),
+        "Version": card.version, "Learner": card.learner,
+        "Task": card.task, "Target": card.target, "Dataset": dataset,
+        "Run id": card.run_id, "Seed": card.seed,
+        "Budget": f"{card.budget_s:g} s" if card.budget_s is not None else None,
+        "Created": card.created_at or (card.model_extra or {}).get("created"),
+        "Search metric": card.search_metric,
+        "Validation": card.validation,
+        "Text features": card.text_features,
         "Chosen": _choice(card),
-        "Prediction latency": _latency(card.get("latency_ms")),
+        "Prediction latency": _latency(card.latency_ms),
     }
     return "## Model\n\n" + _bullets(facts)
 
 
-def _latency(latency: Any) -> str | None:
-    if not isinstance(latency, Mapping) or "1_row" not in latency:
+def _latency(latency: Mapping[str, float] | None) -> str | None:
+    if not latency or "1_row" not in latency:
         return None
     return (f"{latency['1_row']:.1f} ms for one row, {latency.get('1000_rows', 0):.0f} ms for "
             "1,000 rows (raw rows through preprocessing and model, one thread)")
 
 
-def _choice(card: Mapping[str, Any]) -> str | None:
+def _choice(card: ModelCard) -> str | None:
     """How the registered model was picked: an integration of candidates, or (older cards)
     a selection between the search winner and the baselines."""
-    integration, selection = card.get("integration"), card.get("selection")
-    if isinstance(integration, Mapping) and integration.get("members"):
-        members = " + ".join(str(m) for m in integration["members"])
-        reason = f": {integration['reason']}" if integration.get("reason") else ""
-        return f"{integration.get('kind', 'single')} of {members}{reason}"
-    if isinstance(selection, Mapping) and selection.get("chosen"):
+    integration, selection = card.integration, card.selection
+    if integration is not None and integration.members:
+        members = " + ".join(integration.members)
+        reason = f": {integration.reason}" if integration.reason else ""
+        return f"{integration.kind} of {members}{reason}"
+    if selection and selection.get("chosen"):
         method = f" ({selection['method']})" if selection.get("method") else ""
         return f"{selection['chosen']} on {selection.get('metric', 'validation loss')}{method}"
     return None
 
 
-def _chosen_baseline(card: Mapping[str, Any], baselines: Mapping[str, Any]) -> str | None:
+def _chosen_baseline(card: ModelCard, baselines: Mapping[str, Any]) -> str | None:
     """The baseline registered as the model itself, if one was."""
-    integration, selection = card.get("integration"), card.get("selection")
     chosen = None
-    if isinstance(integration, Mapping) and integration.get("kind") == "single":
-        chosen = next(iter(integration.get("members") or []), None)
-    elif isinstance(selection, Mapping):
-        chosen = selection.get("chosen")
+    if card.integration is not None and card.integration.kind == "single":
+        chosen = next(iter(card.integration.members), None)
+    elif card.selection:
+        chosen = card.selection.get("chosen")
     return chosen if chosen in baselines else None
 
 
-def _use_section(card: Mapping[str, Any]) -> str:
-    target, dataset = card.get("target", "the target"), card.get("dataset", "its dataset")
+def _use_section(card: ModelCard) -> str:
+    target, dataset = card.target or "the target", card.dataset or "its dataset"
     lines = [
         f"- Predicts `{target}` for rows of tabular data shaped like `{dataset}`: the same "
         "columns, with values in the ranges and categories seen in training.",
@@ -131,15 +129,15 @@ def _use_section(card: Mapping[str, Any]) -> str:
         "- It learns associations, not causes: importances and contributions do not say what "
         "would happen if a value were changed.",
     ]
-    lines += _exclusion_notes(card.get("excluded_columns") or [])
+    lines += _exclusion_notes(card.excluded_columns)
     lines += _balance_notes(card)
     return "## Intended use and limitations\n\n" + "\n".join(lines)
 
 
-def _exclusion_notes(excluded: list[Mapping[str, Any]]) -> list[str]:
+def _exclusion_notes(excluded: list[ExcludedColumn]) -> list[str]:
     if not excluded:
         return []
-    leaks = [e.get("column") for e in excluded if "leak" in str(e.get("reason", ""))]
+    leaks = [e.column for e in excluded if "leak" in e.reason]
     lines = [f"- {len(excluded)} column(s) were left out of the features (see Data); the "
              "model ignores them when they are sent."]
     if leaks:
@@ -148,56 +146,52 @@ def _exclusion_notes(excluded: list[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def _balance_notes(card: Mapping[str, Any]) -> list[str]:
+def _balance_notes(card: ModelCard) -> list[str]:
     lines = []
-    balance = card.get("class_balance")
-    if isinstance(balance, Mapping) and balance.get("counts"):
-        share, classes = float(balance.get("minority_share", 1.0)), len(balance["counts"])
-        if balance.get("weighted") or share < 0.5 / classes:
-            weighted = (" Training weighed each class equally." if balance.get("weighted")
-                        else "")
-            lines.append(f"- Classes are imbalanced: `{balance.get('minority_class')}` is "
+    balance = card.class_balance
+    if balance is not None and balance.counts:
+        share, classes = balance.minority_share, len(balance.counts)
+        if balance.weighted or share < 0.5 / classes:
+            weighted = " Training weighed each class equally." if balance.weighted else ""
+            lines.append(f"- Classes are imbalanced: `{balance.minority_class}` is "
                          f"{share:.1%} of the training rows, so accuracy alone flatters "
                          f"the model: weigh AUROC, log loss and F1 too.{weighted}")
-    rare = card.get("dropped_single_row_classes") or []
-    if rare:
-        lines.append("- Never predicted: " + ", ".join(f"`{c}`" for c in rare)
+    if card.dropped_single_row_classes:
+        lines.append("- Never predicted: "
+                     + ", ".join(f"`{c}`" for c in card.dropped_single_row_classes)
                      + " (seen in one row only, dropped before training).")
     return lines
 
 
-def _data_section(card: Mapping[str, Any]) -> str:
-    schema = card.get("input_schema") or {}
+def _data_section(card: ModelCard) -> str:
     facts = {
-        "Rows in the dataset": card.get("rows"),
-        "Training rows": card.get("training_rows"),
-        "Training rows before sampling": card.get("training_rows_before_cap"),
-        "Held-out rows": card.get("test_rows"),
-        "Rows dropped for a missing target": card.get("dropped_missing_target"),
-        "Input columns": len(schema) if schema else None,
+        "Rows in the dataset": card.rows,
+        "Training rows": card.training_rows,
+        "Training rows before sampling": card.training_rows_before_cap,
+        "Held-out rows": card.test_rows,
+        "Rows dropped for a missing target": card.dropped_missing_target,
+        "Input columns": len(card.input_schema) if card.input_schema else None,
     }
     text = "## Data\n\n" + _bullets(facts)
-    excluded = card.get("excluded_columns") or []
-    if excluded:
-        rows = [[_cell(e.get("column")), _cell(e.get("reason"))] for e in excluded]
+    if card.excluded_columns:
+        rows = [[_cell(e.column), _cell(e.reason)] for e in card.excluded_columns]
         text += "\n\nExcluded columns:\n\n" + _table(["Column", "Reason"], rows)
     else:
         text += "\n\nNo column was excluded."
     return text
 
 
-def _metrics_section(card: Mapping[str, Any],
-                     intervals: Mapping[str, tuple[float, float]]) -> str:
-    by_role: Mapping[str, Mapping[str, float]] = card.get("metrics") or {}
+def _metrics_section(card: ModelCard) -> str:
+    by_role = card.metrics
     model = by_role.get("model", {})
-    rows = [[name, _number(value), _interval(intervals.get(name))]
+    rows = [[name, _number(value), _interval(card.intervals.get(name))]
             for name, value in model.items()]
     text = "## Metrics\n\nHeld-out metrics of the model, with bootstrap 95% intervals:\n\n"
     text += _table(["Metric", "Value", "95% CI"], rows) if rows else "No metrics recorded."
     baselines = {role: m for role, m in by_role.items() if role != "model"}
     if baselines and model:
         names = list(model)
-        table = [[f"model ({card.get('learner', 'registered')})",
+        table = [[f"model ({card.learner or 'registered'})",
                   *(_number(model.get(n)) for n in names)]]
         table += [[BASELINE_NAMES.get(role, role) + f" `{role}`",
                    *(_number(m.get(n)) for n in names)] for role, m in baselines.items()]
@@ -210,23 +204,24 @@ def _metrics_section(card: Mapping[str, Any],
     return text + (f"\n\n{lift}" if lift else "")
 
 
-def _lift(card: Mapping[str, Any], model: Mapping[str, float],
-          baselines: Mapping[str, Mapping[str, float]]) -> str | None:
+def _lift(card: ModelCard, model: Metrics, baselines: Mapping[str, Metrics]) -> str | None:
     """The model against the best baseline on the main metric, signed so + means better."""
     try:
-        main = MAIN_METRIC[Task(str(card.get("task")))]
+        main = MAIN_METRIC[Task(str(card.task))]
     except ValueError:
         return None
-    scored = {role: m[main] for role, m in baselines.items() if main in m}
-    if main not in model or not scored:
+    scored = {role: value for role, m in baselines.items()
+              if (value := m.get(main)) is not None}
+    mine = model.get(main)
+    if mine is None or not scored:
         return None
     lower = main in LOWER_IS_BETTER
     best = (min if lower else max)(scored, key=scored.__getitem__)
-    gain = (scored[best] - model[main]) if lower else (model[main] - scored[best])
+    gain = (scored[best] - mine) if lower else (mine - scored[best])
     relative = f" ({abs(gain) / abs(scored[best]):.1%})" if scored[best] else ""
     verdict = "better than" if gain > 0 else "worse than" if gain < 0 else "level with"
     text = (f"Lift on the main metric, {main} ({'lower' if lower else 'higher'} is better): "
-            f"{_number(model[main])} against {_number(scored[best])} for the best baseline "
+            f"{_number(mine)} against {_number(scored[best])} for the best baseline "
             f"`{best}`, {_number(abs(gain))}{relative} {verdict} it.")
     chosen = _chosen_baseline(card, baselines)
     if chosen:
@@ -234,16 +229,15 @@ def _lift(card: Mapping[str, Any], model: Mapping[str, float],
     return text
 
 
-def _importance_section(card: Mapping[str, Any], permutation: Mapping[str, float],
-                        learner_importance: Mapping[str, float]) -> str:
-    loss = "RMSE" if card.get("task") == Task.REGRESSION.value else "log loss"
+def _importance_section(card: ModelCard) -> str:
+    loss = "RMSE" if card.task == Task.REGRESSION.value else "log loss"
     text = (f"## Feature importance\n\nPermutation importance: how much the held-out {loss} "
             "grows when the column's values are shuffled (0 or less: the model does not rely "
             "on it).\n\n")
-    text += _ranking(permutation, f"Increase in {loss}")
+    text += _ranking(card.permutation_importance, f"Increase in {loss}")
     text += ("\n\nThe learner's own importance, summed over the encoded features each column "
              "produced, as a share of the total (measured on the training rows):\n\n")
-    return text + _ranking(learner_importance, "Share")
+    return text + _ranking(card.learner_importance, "Share")
 
 
 def _ranking(values: Mapping[str, float], header: str) -> str:
@@ -253,24 +247,23 @@ def _ranking(values: Mapping[str, float], header: str) -> str:
     return _table(["Column", header], [[_cell(c), _number(v)] for c, v in top])
 
 
-def _fitting_section(card: Mapping[str, Any]) -> str:
+def _fitting_section(card: ModelCard) -> str:
     """The portfolio as fitted (each candidate's origin, cost and weight), what was skipped,
     and that the registered model is exactly the evaluated one."""
     note = ("The registered model was trained on the training part only (its fold models, "
             "no refit); the held-out part was used for the metrics above and nothing else.")
-    training, integration = card.get("training"), card.get("integration")
-    if not isinstance(training, Mapping) or not isinstance(integration, Mapping):
+    training, integration = card.training, card.integration
+    if training is None or integration is None:
         return "## How it was fitted\n\n" + note
-    weights = dict(zip(integration.get("members") or [], integration.get("weights") or [1.0],
-                       strict=False))
-    losses = integration.get("validation_loss") or {}
-    rows = [[_cell(fit["name"]), _cell(fit["origin"]), _number(losses.get(fit["name"])),
-             f"{fit['fit_s']:.1f}", _cell(_rounds(fit["fold_rounds"])),
-             _number(weights.get(fit["name"]))] for fit in training.get("portfolio", [])]
-    text = (f"## How it was fitted\n\n{note}\n\n{training.get('folds', '')}.\n\n"
-            + _table(["Candidate", "Origin", f"Out-of-fold {card.get('search_metric', 'loss')}",
+    weights = dict(zip(integration.members, integration.weights or [1.0], strict=False))
+    losses = integration.validation_loss
+    rows = [[_cell(fit.name), _cell(fit.origin), _number(losses.get(fit.name)),
+             f"{fit.fit_s:.1f}", _cell(_rounds(fit.fold_rounds)),
+             _number(weights.get(fit.name))] for fit in training.portfolio]
+    text = (f"## How it was fitted\n\n{note}\n\n{training.folds}.\n\n"
+            + _table(["Candidate", "Origin", f"Out-of-fold {card.search_metric or 'loss'}",
                       "Fit s", "Rounds per fold", "Ensemble weight"], rows))
-    skipped = [f"- {s['name']}: {s['reason']}" for s in training.get("skipped", [])]
+    skipped = [f"- {s.name}: {s.reason}" for s in training.skipped]
     if skipped:
         text += "\n\nNot fitted:\n\n" + "\n".join(skipped)
     return text

@@ -96,9 +96,10 @@ def _gate(settings: Settings, catalog: Catalog, champion: str, challenger: str) 
         card = read_card(challenger_record.artifact_path)
         snapshot = read_snapshot(catalog.dataset(challenger_record.dataset_hash),
                                  challenger_record.target)
-        features, labels = held_out_rows(snapshot, challenger_record.target,
-                                          card.get("test_size", settings.search.test_size),
-                                          card.get("seed", settings.search.seed))
+        features, labels = held_out_rows(
+            snapshot, challenger_record.target,
+            settings.search.test_size if card.test_size is None else card.test_size,
+            settings.search.seed if card.seed is None else card.seed)
     return gate(load_model(catalog.model(champion).artifact_path),
                 load_model(challenger_record.artifact_path), features, labels,
                 settings.registry.promotion_margin)

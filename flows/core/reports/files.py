@@ -6,7 +6,6 @@ Files are written under a temporary name and renamed, so a browser never opens h
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +32,6 @@ def summary_path(reports_dir: Path, run_id: str) -> Path:
     return reports_dir / f"run-{run_id}.json"
 
 
-def write_summary(reports_dir: Path, run_id: str, summary: dict[str, Any]) -> Path:
-    """A run's summary as JSON (what ``autopipe run --json`` prints), beside its report."""
-    return write_atomically(summary_path(reports_dir, run_id), json.dumps(summary, default=str))
-
-
-def read_summary(reports_dir: Path, run_id: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(summary_path(reports_dir, run_id).read_text())
-    return result
-
-
 def write_data_report(profile: dict[str, Any], dataset: DatasetRef, path: Path) -> Path:
     return write_html(path, data_report_html(profile, dataset.name, dataset.content_hash))
 
@@ -61,8 +50,7 @@ def run_facts(catalog: Catalog, run_id: str) -> RunFacts:
     run = runs.row(0, named=True)
     artifact = Path(catalog.model(run["model_version"]).artifact_path)
     card = read_card(artifact)
-    profile = catalog.profile(card["dataset_hash"], run["target"]) \
-        if card.get("dataset_hash") else None
+    profile = catalog.profile(card.dataset_hash, run["target"]) if card.dataset_hash else None
     return RunFacts(run=run, evaluations=catalog.evaluations(run_id),
                     trials=catalog.trials(run_id), stages=catalog.stage_resources(run_id),
                     card=card, held_out=read_held_out(artifact), profile=profile,

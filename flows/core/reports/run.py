@@ -16,6 +16,7 @@ import polars as pl
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
 
+from flows.core.records.card import ModelCard
 from flows.core.reports import charts
 from flows.core.reports.data import sections_for_run
 from flows.core.reports.html import Markup, cards, escape, figure, grid, notes, number, page, table
@@ -33,7 +34,7 @@ class RunFacts:
     evaluations: pl.DataFrame
     trials: pl.DataFrame
     stages: pl.DataFrame
-    card: dict[str, Any]
+    card: ModelCard
     held_out: pl.DataFrame | None
     profile: dict[str, Any] | None
     data_report: str | None = None
@@ -75,20 +76,19 @@ def _summary(facts: RunFacts) -> str:
         ("against the baseline", verdict),
         ("duration", f"{run.get('duration_s') or 0:.1f} s of {run.get('budget_s') or 0:.0f} s"),
         ("trials", f"{facts.trials.height:,}"),
-        ("training / test rows", f"{card.get('training_rows', 0):,} / "
-                                 f"{card.get('test_rows', 0):,}"),
-        ("integration", (card.get("integration") or {}).get("kind", "-")),
+        ("training / test rows", f"{card.training_rows or 0:,} / {card.test_rows or 0:,}"),
+        ("integration", card.integration.kind if card.integration else "-"),
     ]) + link + notes(_validation_notes(card))
 
 
-def _validation_notes(card: dict[str, Any]) -> list[str]:
-    found = [f"{label}: {card[key]}" for key, label in (
-        ("validation", "candidates judged on"), ("search_metric", "optimised metric"))
-        if card.get(key)]
-    training = card.get("training") or {}
-    found += [f"not fitted: {s['name']} ({s['reason']})" for s in training.get("skipped", [])]
-    if training.get("stopped_early"):
-        found.append(f"portfolio stopped early: {training['stopped_early']}")
+def _validation_notes(card: ModelCard) -> list[str]:
+    found = [f"{label}: {value}" for value, label in (
+        (card.validation, "candidates judged on"), (card.search_metric, "optimised metric"))
+        if value]
+    if card.training is not None:
+        found += [f"not fitted: {s.name} ({s.reason})" for s in card.training.skipped]
+        if card.training.stopped_early:
+            found.append(f"portfolio stopped early: {card.training.stopped_early}")
     return found
 
 
@@ -98,7 +98,7 @@ def _metrics(facts: RunFacts) -> str:
         return "<p class=muted>No evaluation stored.</p>"
     roles = sorted(set(frame["role"].to_list()), key=lambda r: (r != "model", r))
     values = {(r["role"], r["metric"]): r["value"] for r in frame.iter_rows(named=True)}
-    intervals = facts.card.get("intervals") or {}
+    intervals = facts.card.intervals
     rows = []
     for metric in sorted(set(frame["metric"].to_list())):
         baselines = [values.get((r, metric)) for r in roles if r != "model"]
@@ -202,45 +202,40 @@ def _slices(slices: pl.DataFrame, metric: str) -> str:
     return grid(parts)
 
 
-def _leaderboard(card: dict[str, Any]) -> str:
-    integration = card.get("integration") or {}
-    candidates = integration.get("candidates") or {}
-    if not candidates:
+def _leaderboard(card: ModelCard) -> str:
+    integration = card.integration
+    if integration is None or not integration.candidates:
         return "<p class=muted>No candidates recorded.</p>"
-    losses = integration.get("validation_loss", {})
-    weights = dict(zip(integration.get("members") or [], integration.get("weights") or [1.0],
-                       strict=False))
-    rows = sorted(([name, c["learner"], c.get("origin", ""), c["validation_loss"],
-                    c.get("fit_s"), _fold_rounds(c.get("fold_rounds")),
-                    _one_row_latency(c.get("latency_ms")), weights.get(name)]
-                   for name, c in candidates.items()), key=lambda row: row[3])
+    losses = integration.validation_loss
+    weights = dict(zip(integration.members, integration.weights or [1.0], strict=False))
+    rows = sorted(([name, c.learner, c.origin, c.validation_loss, c.fit_s,
+                    _fold_rounds(c.fold_rounds), c.one_row_ms,
+                    weights.get(name)]
+                   for name, c in integration.candidates.items()),
+                  key=lambda row: (row[3] is None, row[3] or 0.0))
     rows += [[kind, f"{kind} of the best", "", losses[kind], None, "",
-              (integration.get("latency_ms_1_row") or {}).get(kind), None]
+              integration.latency_ms_1_row.get(kind), None]
              for kind in ("blend", "stack") if kind in losses]
-    chosen = f"<p>Chosen: <b>{escape(integration.get('kind', '-'))}</b> of " \
-             f"{escape(', '.join(integration.get('members', [])))}" \
-             f"{' · ' + escape(integration['reason']) if integration.get('reason') else ''}</p>"
+    chosen = f"<p>Chosen: <b>{escape(integration.kind)}</b> of " \
+             f"{escape(', '.join(integration.members))}" \
+             f"{' · ' + escape(integration.reason) if integration.reason else ''}</p>"
     return chosen + table(
         ["candidate", "learner", "origin",
-         f"out-of-fold {card.get('search_metric', 'loss')} (lower is better)", "fit s",
+         f"out-of-fold {card.search_metric or 'loss'} (lower is better)", "fit s",
          "rounds per fold", "1-row latency ms", "ensemble weight"],
         rows, [False, False, False, True, True, False, True, True])
 
 
-def _fold_rounds(rounds: Any) -> str:
+def _fold_rounds(rounds: list[int]) -> str:
     """Trees per fold model, as a range (none for learners without rounds)."""
     if not rounds or not any(rounds):
         return ""
     return str(min(rounds)) if min(rounds) == max(rounds) else f"{min(rounds)}–{max(rounds)}"
 
 
-def _one_row_latency(latency: Any) -> float | None:
-    """A candidate's latency is {'1_row': ms, '1000_rows': ms} (older cards: one number)."""
-    return latency.get("1_row") if isinstance(latency, dict) else latency
 
-
-def _importance(card: dict[str, Any]) -> str:
-    importance = card.get("permutation_importance") or {}
+def _importance(card: ModelCard) -> str:
+    importance = card.permutation_importance
     if not importance:
         return "<p class=muted>No importance computed.</p>"
     ranked = sorted(importance.items(), key=lambda item: -item[1])[:30]

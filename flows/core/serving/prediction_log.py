@@ -9,18 +9,56 @@ answered.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
 Kind = Literal["predictions", "rejections"]
+
+
+class LoggedPrediction(BaseModel):
+    """One answered record: a line of a ``predictions-*.jsonl`` file."""
+
+    request_id: str
+    index: int
+    """The record's place in its request."""
+    at: datetime
+    model_version: str
+    slice: str
+    features: dict[str, Any]
+    """The record as the caller sent it."""
+    result: dict[str, Any]
+    """What the service answered for it: prediction, probabilities, slice, model version."""
+    latency_ms: float
+    """The whole request's."""
+
+
+LOGGED_COLUMNS: dict[str, str] = {
+    "request_id": "VARCHAR", "index": "INTEGER", "at": "VARCHAR", "model_version": "VARCHAR",
+    "slice": "VARCHAR", "features": "JSON", "result": "JSON", "latency_ms": "DOUBLE"}
+"""How the catalog reads a ``LoggedPrediction`` line (DuckDB's ``read_json`` columns)."""
+
+
+class Rejection(BaseModel):
+    """A refused request: a line of a ``rejections-*.jsonl`` file."""
+
+    at: datetime
+    reason: str
+    records: int
 
 
 def logged_files(directory: Path, kind: Kind = "predictions") -> list[Path]:
     """The log files of one kind (answered records, or refused requests), oldest first."""
     return sorted(directory.glob(f"{kind}-*.jsonl")) if directory.exists() else []
+
+
+def read_rejections(directory: Path) -> list[Rejection]:
+    """Every refused request in the log folder, oldest file first."""
+    return [Rejection.model_validate_json(line) for path in logged_files(directory, "rejections")
+            for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 class PredictionLog:
@@ -36,7 +74,7 @@ class PredictionLog:
     def reject(self, reason: str, records: int) -> None:
         """A refused request (what was wrong, how many records): the monitor's error rate."""
         now = datetime.now(UTC)
-        line = json.dumps({"at": now.isoformat(), "reason": reason, "records": records})
+        line = Rejection(at=now, reason=reason, records=records).model_dump_json()
         with self.path_for(now, "rejections").open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
             handle.flush()
@@ -46,11 +84,11 @@ class PredictionLog:
         """One line per record, with the model version and slice that answered it."""
         now = datetime.now(UTC)
         lines = "".join(
-            json.dumps({"request_id": request_id, "index": index, "at": now.isoformat(),
-                        "model_version": result["model_version"],
-                        "slice": result["slice"], "features": dict(record),
-                        "result": dict(result), "latency_ms": round(latency_ms, 3)},
-                       default=str) + "\n"
+            LoggedPrediction(request_id=request_id, index=index, at=now,
+                             model_version=result["model_version"], slice=result["slice"],
+                             features=dict(record), result=dict(result),
+                             latency_ms=round(latency_ms, 3)).model_dump_json(fallback=str)
+            + "\n"
             for index, (record, result) in enumerate(zip(records, results, strict=True)))
         with self.path_for(now).open("a", encoding="utf-8") as handle:
             handle.write(lines)

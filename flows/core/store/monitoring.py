@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from flows.core.errors import AutopipeError
+from flows.core.serving.prediction_log import LOGGED_COLUMNS
 from flows.core.types import Alert
 
 ALERT_STATES = ("open", "acknowledged", "resolved")
@@ -81,14 +82,13 @@ def ingest_prediction_logs(conn: duckdb.DuckDBPyConnection, files: Sequence[Path
         return 0
     before = conn.execute("SELECT count(*) FROM prediction_log").fetchall()[0][0]
     listing = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    columns = ", ".join(f'"{name}": \'{kind}\'' for name, kind in LOGGED_COLUMNS.items())
     conn.execute(
         "INSERT OR IGNORE INTO prediction_log "
         "SELECT request_id, \"index\", \"at\"::TIMESTAMP, model_version, slice, "
         "to_json(features), to_json(result), latency_ms "
         f"FROM read_json({listing}, format = 'newline_delimited', union_by_name = true, "
-        "columns = {request_id: 'VARCHAR', \"index\": 'INTEGER', \"at\": 'VARCHAR', "
-        "model_version: 'VARCHAR', slice: 'VARCHAR', features: 'JSON', result: 'JSON', "
-        "latency_ms: 'DOUBLE'})")
+        f"columns = {{{columns}}})")
     after = conn.execute("SELECT count(*) FROM prediction_log").fetchall()[0][0]
     return int(after - before)
 

@@ -9,6 +9,7 @@ beats the best single candidate, by enough to pay for its slower predictions (``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,6 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import train_test_split
 
+from flows.core.records.training import CandidateFacts, IntegrationFacts
 from flows.core.training.learners import predict_outputs
 from flows.core.training.losses import loss
 from flows.core.types import Task
@@ -140,16 +142,23 @@ class Integration:
             return Blend(list(fitted_members), list(self.weights), task, n_classes)
         return Stack(list(fitted_members), self.meta, task, n_classes)
 
-    def as_dict(self, candidates: Sequence[Candidate]) -> dict[str, Any]:
-        return {"kind": self.kind, "members": [candidates[i].name for i in self.members],
-                "weights": list(self.weights), "validation_loss": self.losses,
-                "latency_ms_1_row": self.latency_ms, "caller_ms_1_row": self.caller_ms,
-                "reason": self.reason,
-                "candidates": {c.name: {"learner": c.learner, "origin": c.config.origin,
-                                        "validation_loss": self.losses[c.name],
-                                        "fit_s": c.fit_s, "latency_ms": c.latency_ms,
-                                        "fold_rounds": c.rounds, "stopped": c.stopped}
-                               for c in candidates}}
+    def facts(self, candidates: Sequence[Candidate]) -> IntegrationFacts:
+        """The choice and its evidence, for the summary, the card and the report."""
+        return IntegrationFacts(
+            kind=self.kind, members=[candidates[i].name for i in self.members],
+            weights=list(self.weights), validation_loss=_finite(self.losses),
+            latency_ms_1_row=self.latency_ms, caller_ms_1_row=self.caller_ms,
+            reason=self.reason,
+            candidates={c.name: CandidateFacts(
+                learner=c.learner, origin=c.config.origin,
+                validation_loss=_finite(self.losses)[c.name], fit_s=c.fit_s,
+                latency_ms=c.latency_ms, fold_rounds=c.rounds, stopped=c.stopped)
+                for c in candidates})
+
+
+def _finite(losses: dict[str, float]) -> dict[str, float | None]:
+    """Losses with the undefined ones (NaN, infinite) as None, as JSON carries them."""
+    return {name: value if math.isfinite(value) else None for name, value in losses.items()}
 
 
 def integrate(candidates: Sequence[Candidate], y_valid: np.ndarray, task: Task, metric: str,

@@ -45,8 +45,9 @@ def test_a_model_count_reproduces_the_model_bit_for_bit() -> None:
     assert first.evaluations[0].metrics == again.evaluations[0].metrics
     assert [t.learner for t in first.trials] == ["linear", "lgbm", "lgbm_2"]  # in order
     chosen = ("kind", "members", "weights", "validation_loss")
-    assert [first.integration[k] for k in chosen] == [again.integration[k] for k in chosen]
-    assert first.training_facts()["fold_count"] == 8
+    assert [getattr(first.integration, k) for k in chosen] == \
+        [getattr(again.integration, k) for k in chosen]
+    assert first.training_facts().fold_count == 8
 
 
 def test_the_test_part_is_never_seen_by_any_fit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,7 +90,7 @@ def test_a_multiclass_target_with_a_handful_of_rows_in_a_class_trains_quietly(
                            announce=False)
     assert not [w for w in caught if "least populated class" in str(w.message)]
     assert [t.learner for t in fitted.trials] == ["linear", "lgbm", "catboost"]  # none failed
-    assert not fitted.training_facts()["skipped"]
+    assert not fitted.training_facts().skipped
     metrics = fitted.evaluations[0].metrics
     assert np.isfinite(metrics["log_loss"]) and metrics["accuracy"] > 0.6
     assert fitted.model.predict_proba(data.split.x_test).shape[1] == len(data.split.classes)
@@ -104,8 +105,8 @@ def test_a_budget_is_kept_and_says_where_the_time_went() -> None:
     stages = [s.stage for s in fitted.stages]
     assert stages == ["baseline", "portfolio", "tune", "integrate", "evaluate", "explain"]
     facts = fitted.training_facts()
-    assert facts["portfolio"] and facts["portfolio"][0]["name"] == "linear"
-    assert {fit["name"] for fit in facts["portfolio"]} | {s["name"] for s in facts["skipped"]}
+    assert facts.portfolio and facts.portfolio[0].name == "linear"
+    assert {fit.name for fit in facts.portfolio} | {s.name for s in facts.skipped}
 
 
 def test_a_model_slower_for_its_caller_than_promised_is_chosen_again(
@@ -124,8 +125,8 @@ def test_a_model_slower_for_its_caller_than_promised_is_chosen_again(
     fitted = fit_model(data, FitOptions(seed=0, n_jobs=1, learners=("linear", "lgbm")), "v",
                        Clock(time.monotonic(), 6.0), announce=False)
     assert len(measured) == 2
-    assert fitted.integration["caller_ms_1_row"] == 3.0
-    assert f"{measured[0]} answered one row in 50.0 ms" in fitted.integration["reason"]
+    assert fitted.integration.caller_ms_1_row == 3.0
+    assert f"{measured[0]} answered one row in 50.0 ms" in fitted.integration.reason
     assert fitted.model.learner == measured[1]
 
 
@@ -137,4 +138,4 @@ def test_the_latency_check_gives_up_after_its_last_choice(
     fitted = fit_model(data, FitOptions(seed=0, n_jobs=1, learners=("linear", "lgbm")), "v",
                        Clock(time.monotonic(), 6.0), announce=False)
     assert len(calls) == fitting.LATENCY_RECHOICES + 1
-    assert fitted.integration["caller_ms_1_row"] == 80.0
+    assert fitted.integration.caller_ms_1_row == 80.0

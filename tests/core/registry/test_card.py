@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from flows.core.evaluation.metrics import classification_metrics, regression_metrics
+from flows.core.records.card import CARD_SCHEMA_VERSION, ModelCard
+from flows.core.registry.artifacts import read_card
 from flows.core.registry.card import bootstrap_intervals, model_card_markdown
 from flows.core.types import Task
 
@@ -61,10 +64,12 @@ def card(**changes: Any) -> dict[str, Any]:
                         "validation_loss": {"lgbm": 0.43, "xgboost": 0.44, "blend": 0.42}},
         "training": {"folds": "8-fold bagging: 8 fold models", "fold_count": 8,
                      "portfolio": [
-                         {"name": "lgbm", "origin": "FLAML zero-shot #1 for this table",
+                         {"name": "lgbm", "learner": "lgbm",
+                          "origin": "FLAML zero-shot #1 for this table",
                           "fit_s": 1.5, "fold_rounds": [80, 95], "stopped": ["early stopping"],
                           "latency_ms_1_row": 0.3, "planned": None},
-                         {"name": "xgboost", "origin": "FLAML zero-shot #1 for this table",
+                         {"name": "xgboost", "learner": "xgboost",
+                          "origin": "FLAML zero-shot #1 for this table",
                           "fit_s": 2.5, "fold_rounds": [40, 60], "stopped": ["complete"],
                           "latency_ms_1_row": 0.9, "planned": None}],
                      "skipped": [{"name": "catboost", "reason": "predicted 40 s, 3 s left"}],
@@ -87,9 +92,10 @@ def card(**changes: Any) -> dict[str, Any]:
 
 
 def render(**changes: Any) -> str:
-    return model_card_markdown(
-        card(**changes), {"roc_auc": (0.85, 0.91), "accuracy": (0.79, 0.85)},
-        {"sex": 0.12, "age": 0.03}, {"sex": 0.7, "age": 0.3})
+    return model_card_markdown(ModelCard.model_validate(
+        card(**changes) | {"intervals": {"roc_auc": (0.85, 0.91), "accuracy": (0.79, 0.85)},
+                           "permutation_importance": {"sex": 0.12, "age": 0.03},
+                           "learner_importance": {"sex": 0.7, "age": 0.3}}))
 
 
 def test_model_card_has_every_section_and_fact() -> None:
@@ -150,8 +156,8 @@ def test_model_card_shows_the_portfolio_its_folds_weights_and_what_was_skipped()
 
 
 def test_model_card_survives_a_sparse_card_and_escapes_pipes() -> None:
-    text = model_card_markdown({"excluded_columns": [{"column": "a|b", "reason": "x"}]},
-                               {}, {}, {})
+    text = model_card_markdown(ModelCard.model_validate(
+        {"excluded_columns": [{"column": "a|b", "reason": "x"}]}))
     assert "| a\\|b | x |" in text
     assert "No metrics recorded." in text
     assert text.count("Not available for this learner.") == 2
@@ -164,3 +170,26 @@ def test_multiclass_intervals_cover_its_metrics() -> None:
     proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     intervals = bootstrap_intervals(y, proba, Task.MULTICLASS, seed=0, resamples=20)
     assert set(intervals) == set(classification_metrics(y, proba, Task.MULTICLASS))
+
+
+def test_a_card_written_before_typed_cards_still_reads() -> None:
+    """Schema version 1: the merged dictionary the runs of 2026-12-02 wrote."""
+    directory = Path(__file__).parents[2] / "data" / "tui_home" / "models" / "titanic-5fd46a048ee5"
+    old = read_card(directory)
+    assert old.schema_version == 1 and old.version == "titanic-5fd46a048ee5"
+    assert old.integration is not None and old.integration.members
+    assert old.training is not None and old.training.portfolio
+    assert old.metrics["model"]["roc_auc"] is not None
+    assert "## How it was fitted" in model_card_markdown(old)
+
+
+def test_a_card_round_trips_with_undefined_metrics_and_unknown_keys(tmp_path: Path) -> None:
+    written = ModelCard.model_validate(card(metrics={"model": {"roc_auc": float("nan")}})
+                                       | {"schema_version": CARD_SCHEMA_VERSION,
+                                          "from_the_future": {"x": 1}})
+    (tmp_path / "card.json").write_text(written.model_dump_json())
+    again = read_card(tmp_path)
+    assert again.schema_version == CARD_SCHEMA_VERSION
+    assert np.isnan(again.metrics["model"]["roc_auc"])
+    assert (again.model_extra or {})["from_the_future"] == {"x": 1}
+    assert read_card(tmp_path / "gone") == ModelCard()

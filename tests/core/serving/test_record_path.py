@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from flows.core.config import Settings
 from flows.core.errors import InputValidationError
 from flows.core.preparation.prepared import as_model, prepare_training
+from flows.core.records.run import RunSummary
 from flows.core.registry.model import COMPILED_MAX_ROWS, FittedModel, load_model
 from flows.core.serving import record_path
 from flows.core.serving.record_path import (
@@ -143,9 +144,9 @@ def test_a_path_that_disagrees_with_the_pipeline_is_not_used(
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_the_sample_runs_models_compile_and_agree_on_every_row(
-        trained: dict[str, dict[str, Any]], task: str) -> None:
+        trained: dict[str, RunSummary], task: str) -> None:
     fitted = load_model(Catalog(Settings().catalog_path).model(
-        trained[task]["model_version"]).artifact_path)
+        trained[task].model_version).artifact_path)
     path = compile_record_path(fitted)
     assert path is not None
     sample = pd.read_csv(SAMPLE_RUNS[task][0]).drop(columns=[fitted.target])
@@ -158,9 +159,9 @@ def test_the_sample_runs_models_compile_and_agree_on_every_row(
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_a_few_rows_in_process_take_the_compiled_path_with_the_pipelines_answers(
-        trained: dict[str, dict[str, Any]], task: str) -> None:
+        trained: dict[str, RunSummary], task: str) -> None:
     fitted = load_model(Catalog(Settings().catalog_path).model(
-        trained[task]["model_version"]).artifact_path)
+        trained[task].model_version).artifact_path)
     sample = pd.read_csv(SAMPLE_RUNS[task][0]).drop(columns=[fitted.target]).head(200)
     assert len(sample) > COMPILED_MAX_ROWS >= 20
     few = fitted.predict_frame(fitted.validate_frame(sample.head(20)))  # compiled
