@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from flows.core.training.learners import (
     predict_outputs,
     rounds_of,
 )
+from flows.core.types import Task
 
 OVERRUN = 1.5
 OVERRUN_SLACK_S = 0.2
@@ -81,7 +83,24 @@ class Candidate:
         return [fit.stopped for fit in self.fold_fits]
 
     def estimator(self, data: Matrix) -> Bag:
-        return Bag([fit.estimator for fit in self.fold_fits], data.task, data.n_classes)
+        return bag_of([fit.estimator for fit in self.fold_fits], data.task, data.n_classes)
+
+
+def bag_of(estimators: list[Any], task: Task, n_classes: int) -> Bag:
+    """The fold models as one estimator, their outputs averaged. CatBoost's are merged into
+    one model holding all their trees, each scaled by 1/k (``catboost.sum_models``): CatBoost
+    spends ~0.5 ms on every predict call whatever the rows, so a bag of 8 answered one row in
+    ~4 ms, merged in 0.2 ms. The merged raw score is the mean of theirs, exactly; a classifier's
+    probabilities then come from the mean log-odds rather than the mean of probabilities."""
+    if len(estimators) > 1 and type(estimators[0]).__module__.startswith("catboost"):
+        from catboost import CatBoostError, sum_models
+
+        try:
+            merged = sum_models(estimators, weights=[1 / len(estimators)] * len(estimators))
+            return Bag([merged], task, n_classes)
+        except CatBoostError:  # folds that cannot be merged (their classes differ): averaged
+            pass
+    return Bag(estimators, task, n_classes)
 
 
 def fit_bag(config: Config, data: Matrix, folds: Folds, seed: int, n_jobs: int,
@@ -120,7 +139,7 @@ def fit_bag(config: Config, data: Matrix, folds: Folds, seed: int, n_jobs: int,
         out_of_fold[predict_rows] = predict_outputs(fold.estimator, data.x[predict_rows],
                                                     data.task, data.n_classes)
     fit_s = time.monotonic() - started
-    bag = Bag([fit.estimator for fit in fits], data.task, data.n_classes)
+    bag = bag_of([fit.estimator for fit in fits], data.task, data.n_classes)
     return Candidate(config, tuple(fits), out_of_fold[folds.scored], fit_s,
                      matrix_latency(bag.predict_proba if data.task.is_classification
                                     else bag.predict, data.x[folds.scored]))

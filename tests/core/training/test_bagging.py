@@ -56,3 +56,23 @@ def test_a_probe_fold_out_of_time_refits_with_the_trees_the_time_affords() -> No
     assert time.monotonic() - started < 3.0 + 1.5
     assert bag.config.params["n_estimators"] < 2000  # refitted with fewer, faster-learning trees
     assert bag.config.params["learning_rate"] > 0.01
+
+
+def test_a_catboost_bag_serves_as_one_merged_model_with_the_folds_mean_score() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 4))
+    config = Config("catboost", "catboost", {"iterations": 60}, "a test")
+    for task, y in ((Task.REGRESSION, x[:, 0] + rng.normal(scale=0.1, size=300)),
+                    (Task.MULTICLASS, np.digitize(x[:, 0], [-0.5, 0.5]))):
+        data = Matrix(x, y, None, task, 0 if task is Task.REGRESSION else 3)
+        bag = fit_bag(config, data, plan_folds(data.y, task, seed=0), seed=0, n_jobs=1)
+        served = bag.estimator(data)
+        assert len(served.members) == 1  # one predict call, not eight
+        raw = np.mean([f.estimator.predict(x, prediction_type="RawFormulaVal")
+                       for f in bag.fold_fits], axis=0)
+        if task is Task.REGRESSION:
+            np.testing.assert_allclose(served.predict(x), raw, rtol=1e-9)
+        else:
+            shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
+            np.testing.assert_allclose(served.predict_proba(x),
+                                       shifted / shifted.sum(axis=1, keepdims=True), rtol=1e-9)
