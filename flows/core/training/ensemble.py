@@ -33,9 +33,12 @@ BLEND_ROUNDS = 40
 barely move, and each step costs one loss per candidate."""
 STACK_MAX_MEMBERS = 4
 """The stack takes the best candidates only: each member costs prediction time and a refit."""
-BALANCED_LATENCY_MS = 10.0
-"""Balanced: the model answers one row within this, preprocessing included; an ensemble's
-members together too (when no candidate does, the quickest is kept)."""
+BALANCED_LATENCY_MS = 9.0
+"""Balanced: the model answers one row within this as the fit measures it, preprocessing
+included; an ensemble's members together too (when no candidate does, the quickest is kept).
+What balanced promises is 10 ms as a caller in a fresh process measures it
+(benchmarks/peers.py), which came out up to 1.1-1.4x the fit's measure at 6dbd76b (taxis
+8.1 -> 10.7 ms, adult 6.7 -> 9.2, phoneme 9.7 -> 10.9): the fit keeps 10% headroom."""
 GAIN_PER_MS = 0.001
 """Balanced: an ensemble must lower the validation loss by 0.1% for every millisecond it adds
 to the best single model's answer (within BALANCED_LATENCY_MS, at most ~1%). A rule on the
